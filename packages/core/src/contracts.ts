@@ -1,0 +1,181 @@
+/**
+ * The contracts between the middlewares and the dashboard. A package exposes its numbers
+ * through `stats()` (plain JSON, cheap to call), and the dashboard reads only these shapes.
+ * Packages may add fields; they never remove or rename the ones declared here.
+ */
+
+/** Anything the dashboard can read. */
+export interface StatsSource<S extends object = object> {
+  readonly name: string
+  stats(): S
+}
+
+export type Severity = 'info' | 'warning' | 'critical'
+
+/** A rule-based finding with the numbers that triggered it and what to do about it. */
+export interface Insight {
+  /** Stable identifier of the rule, e.g. `slow-endpoint`, `n-plus-one`. */
+  id: string
+  severity: Severity
+  /** The package that produced it (`profiler`, `cache`, `dashboard`, …). */
+  source: string
+  title: string
+  route?: string
+  evidence: Record<string, number | string | boolean>
+  action: string
+}
+
+/** The rolling windows every time-based statistic is reported over. */
+export type WindowName = '1m' | '5m' | '1h' | 'all'
+export const WINDOWS: readonly WindowName[] = ['1m', '5m', '1h', 'all']
+
+/** Latency summary in milliseconds over one window. */
+export interface LatencySummary {
+  count: number
+  errors: number
+  /** errors / count, 0..1. A response is an error when its status is ≥ 500 or it failed. */
+  errorRate: number
+  /** Requests per second over the window (or since start for `all`). */
+  rps: number
+  mean: number
+  p50: number
+  p90: number
+  p95: number
+  p99: number
+  p999: number
+  max: number
+}
+
+export interface RouteLatency extends LatencySummary {
+  /** `routeOf` label, e.g. `GET /api/products/:id`. */
+  route: string
+}
+
+export interface ProfilerOverview {
+  windows: Record<WindowName, LatencySummary>
+  eventLoop: { mean: number; p50: number; p99: number; max: number }
+  memory: { rss: number; heapUsed: number; heapTotal: number; external: number }
+  startedAt: string
+  uptimeSeconds: number
+}
+
+export interface QueryShapeStats {
+  shape: string
+  count: number
+  totalMs: number
+  mean: number
+  p50: number
+  p95: number
+  p99: number
+  max: number
+  slow: number
+}
+
+export interface NPlusOneFinding {
+  route: string
+  shape: string
+  /** Largest number of times one request ran the shape. */
+  count: number
+  /** How many requests ran it at least `nPlusOneThreshold` times. */
+  requests: number
+  lastSeen: string
+}
+
+export interface QueryReport {
+  shapes: QueryShapeStats[]
+  slow: Array<{ time: string; route: string; shape: string; durationMs: number }>
+  nPlusOne: NPlusOneFinding[]
+  perRoute: Array<{ route: string; requests: number; queriesPerRequest: number }>
+}
+
+export interface ProfilerStats {
+  overview: ProfilerOverview
+  routes: RouteLatency[]
+  queries: QueryReport
+}
+
+/** What the dashboard needs from the profiler beyond `stats()`. */
+export interface ProfilerSource extends StatsSource<ProfilerStats> {
+  overview(): ProfilerOverview
+  routes(window?: WindowName): RouteLatency[]
+  slowest(limit?: number, window?: WindowName): RouteLatency[]
+  insights(): Insight[]
+  queries(): QueryReport
+}
+
+export interface CacheRouteStats {
+  hits: number
+  misses: number
+  stale: number
+  bypasses: number
+  hitRatio: number
+}
+
+export interface CacheStats {
+  hits: number
+  misses: number
+  staleServed: number
+  bypasses: Record<string, number>
+  stores: number
+  evictions: number
+  invalidations: number
+  coalesced: number
+  storeErrors: number
+  entries: number
+  bytes: number
+  /** hits / (hits + misses + stale), 0..1. */
+  hitRatio: number
+  estimatedMemoryBytes: number
+  routes: Record<string, CacheRouteStats>
+}
+
+export type CacheInvalidation = { tag: string } | { key: string } | { prefix: string }
+
+/** What the dashboard needs from the response cache beyond `stats()`. */
+export interface CacheSource extends StatsSource<CacheStats> {
+  invalidate(target: CacheInvalidation): Promise<number>
+  clear(): Promise<void>
+}
+
+export interface EncodingStats {
+  responses: number
+  bytesIn: number
+  bytesOut: number
+  /** bytesOut / bytesIn, 0..1 (lower is better). */
+  ratio: number
+  ms: number
+}
+
+export interface CompressionRouteStats {
+  responses: number
+  bytesIn: number
+  bytesOut: number
+  bytesSaved: number
+  /** Responses at or above the threshold, of a compressible type, sent uncompressed. */
+  uncompressedLarge: number
+}
+
+export interface CompressionStats {
+  threshold: number
+  encodings: Record<string, EncodingStats>
+  skipped: Record<string, number>
+  totals: { responses: number; bytesIn: number; bytesOut: number; bytesSaved: number; ratio: number }
+  routes: Record<string, CompressionRouteStats>
+}
+
+export interface RateLimitRouteStats {
+  allowed: number
+  limited: number
+  /** e.g. `sliding-window 100/1m`. */
+  policy: string
+}
+
+export type StoreMode = 'store' | 'open' | 'closed' | 'memory'
+
+export interface RateLimitStats {
+  allowed: number
+  limited: number
+  routes: Record<string, RateLimitRouteStats>
+  topLimited: Array<{ key: string; count: number }>
+  store: { kind: string; errors: number; mode: StoreMode; latencyMs: { p50: number; p99: number } }
+}

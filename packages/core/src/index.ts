@@ -1,0 +1,49 @@
+export { compose } from './compose'
+export type {
+  CacheInvalidation,
+  CacheRouteStats,
+  CacheSource,
+  CacheStats,
+  CompressionRouteStats,
+  CompressionStats,
+  EncodingStats,
+  Insight,
+  LatencySummary,
+  NPlusOneFinding,
+  ProfilerOverview,
+  ProfilerSource,
+  ProfilerStats,
+  QueryReport,
+  QueryShapeStats,
+  RateLimitRouteStats,
+  RateLimitStats,
+  RouteLatency,
+  Severity,
+  StatsSource,
+  StoreMode,
+  WindowName,
+} from './contracts'
+export { WINDOWS } from './contracts'
+export { didYouMean, HotpathError, optionError, rejectUnknownOptions } from './errors'
+export {
+  appendVary,
+  HOP_BY_HOP,
+  isFresh,
+  parseCacheControl,
+  parseETagList,
+  preconditionHolds,
+  strongMatch,
+  weakMatch,
+} from './http'
+export type { IpKeyOptions } from './ip'
+export { ipKey } from './ip'
+export type { Logger, OnceLogger } from './logger'
+export { consoleLogger, createLogger } from './logger'
+export type { Matcher } from './matcher'
+export { compileMatcher, globToRegExp, pathOf } from './matcher'
+export type { Dynamic } from './options'
+export { isPromiseLike, resolveDynamic } from './options'
+export { parseBytes, parseDuration } from './parse'
+export type { CircuitBreaker, CircuitBreakerOptions, CircuitState, ScriptHost } from './redis'
+export { createCircuitBreaker, defineScripts, hashTag, withDeadline } from './redis'
+export { KNOWN_METHODS, methodOf, routeOf, UNMATCHED } from './route'
