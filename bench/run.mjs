@@ -1,0 +1,140 @@
+// The benchmark runner: `node bench/run.mjs [scenario ...]`. See bench/README.md.
+import { fork, spawn } from 'node:child_process'
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import { dirname, join } from 'node:path'
+import { fileURLToPath, pathToFileURL } from 'node:url'
+import { formatTable, summarise } from './stats.mjs'
+
+const here = dirname(fileURLToPath(import.meta.url))
+const require = createRequire(import.meta.url)
+const { startRedis } = require('../test/helpers/redis-server.js')
+
+const quick = process.env.BENCH_QUICK === '1'
+const wanted = process.argv.slice(2).filter((arg) => !arg.startsWith('-'))
+const available = readdirSync(join(here, 'scenarios'))
+  .filter((file) => file.endsWith('.mjs'))
+  .map((file) => file.slice(0, -4))
+  .sort()
+const names = wanted.length ? wanted : available
+for (const name of names) {
+  if (!available.includes(name)) {
+    console.error(`unknown scenario "${name}"; available: ${available.join(', ')}`)
+    process.exit(2)
+  }
+}
+
+mkdirSync(join(here, 'results'), { recursive: true })
+let failedBudgets = 0
+for (const name of names) {
+  const scenario = (await import(pathToFileURL(join(here, 'scenarios', `${name}.mjs`)).href)).default
+  failedBudgets += await runScenario(name, scenario)
+}
+process.exit(failedBudgets > 0 && process.env.BENCH_STRICT === '1' ? 1 : 0)
+
+async function runScenario(name, scenario) {
+  const rounds = quick ? 2 : Math.max(5, scenario.rounds ?? 5)
+  const duration = quick ? 1 : (scenario.duration ?? 3)
+  const connections = scenario.connections ?? 32
+  const redis = scenario.needs?.includes('redis') ? await startRedis() : null
+  const labels = Object.keys(scenario.servers)
+  if (scenario.control !== false && scenario.baseline) labels.push(`${scenario.baseline} (control)`)
+  console.log(`\n## ${name}: ${scenario.title}`)
+  console.log(`${rounds} rounds × ${duration}s × ${labels.length} servers, ${connections} connections`)
+
+  const servers = []
+  try {
+    for (const label of labels) {
+      const [moduleName, options] = scenario.servers[label.replace(/ \(control\)$/, '')]
+      const merged = { ...options, ...(redis ? { redisUrl: redis.url } : {}) }
+      servers.push(await startServer(label, join(here, 'servers', moduleName), merged))
+    }
+    for (const server of servers) await load(server, scenario, 1, connections)
+    const samples = new Map(labels.map((label) => [label, []]))
+    for (let round = 0; round < rounds; round++) {
+      const order = round % 2 === 0 ? servers : [...servers].reverse()
+      for (const server of order) {
+        if (scenario.beforeRound) await scenario.beforeRound(server.url)
+        const before = await probe(server)
+        const result = await load(server, scenario, duration, connections)
+        const after = await probe(server)
+        samples.get(server.label).push({
+          round,
+          ...result,
+          cpuPerRequest: (after.cpu - before.cpu) / Math.max(1, after.requests - before.requests),
+          rss: after.rss,
+        })
+      }
+    }
+    const summary = summarise(samples, scenario, labels)
+    const table = formatTable(name, scenario, summary)
+    console.log(table.text)
+    writeFileSync(join(here, 'results', `${name}.md`), `${table.text}\n`)
+    writeFileSync(
+      join(here, 'results', `${name}.json`),
+      `${JSON.stringify({ scenario: name, title: scenario.title, date: new Date().toISOString(), rounds, duration, connections, summary, samples: Object.fromEntries(samples) }, null, 2)}\n`,
+    )
+    return table.failed
+  } finally {
+    for (const server of servers) await stopServer(server)
+    if (redis) await redis.destroy()
+  }
+}
+
+function startServer(label, modulePath, options) {
+  return new Promise((resolve, reject) => {
+    const child = fork(join(here, 'server-process.mjs'), [modulePath, JSON.stringify(options)], {
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    })
+    const pending = new Map()
+    let nextId = 0
+    child.on('message', (message) => {
+      if (message.type === 'ready') {
+        resolve({
+          label,
+          child,
+          url: `http://127.0.0.1:${message.port}`,
+          probe: () =>
+            new Promise((done) => {
+              const id = nextId++
+              pending.set(id, done)
+              child.send({ type: 'probe', id })
+            }),
+        })
+      } else if (message.type === 'probe') {
+        pending.get(message.id)?.(message)
+        pending.delete(message.id)
+      }
+    })
+    child.once('exit', (code) => reject(new Error(`server ${label} exited with ${code} before it was ready`)))
+  })
+}
+
+function probe(server) {
+  return server.probe()
+}
+
+function stopServer(server) {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => server.child.kill('SIGKILL'), 3000)
+    server.child.once('exit', () => {
+      clearTimeout(timer)
+      resolve()
+    })
+    server.child.send({ type: 'stop' })
+  })
+}
+
+function load(server, scenario, duration, connections) {
+  const config = { url: `${server.url}${scenario.request.path}`, request: scenario.request, duration, connections }
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [join(here, 'load.mjs'), JSON.stringify(config)], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    })
+    let out = ''
+    child.stdout.on('data', (chunk) => {
+      out += chunk
+    })
+    child.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`load exited ${code}`))))
+  })
+}

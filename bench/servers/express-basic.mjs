@@ -1,0 +1,26 @@
+// Bare Express baselines: `res.json` of a 1 KB object (/json), `res.end` of the same bytes
+// (/end), with `noop` no-op middlewares as separate layers or `composed` into one layer.
+import { compose } from '@hotpath/core'
+import express from 'express'
+import { json1k, json1kText, json100k, jsonSmall } from '../payload.mjs'
+
+export default function server(options = {}) {
+  const app = express()
+  const noops = Array.from({ length: options.noop ?? 0 }, () => (_req, _res, next) => next())
+  if (noops.length && options.composed) app.use(compose(...noops))
+  else for (const noop of noops) app.use(noop)
+  app.get('/json', (_req, res) => {
+    res.json(json1k)
+  })
+  app.get('/end', (_req, res) => {
+    res.setHeader('Content-Type', 'application/json; charset=utf-8')
+    res.end(json1kText)
+  })
+  app.get('/json100k', (_req, res) => {
+    res.json(json100k)
+  })
+  app.get('/small', (_req, res) => {
+    res.json(jsonSmall)
+  })
+  return app
+}

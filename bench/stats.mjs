@@ -1,0 +1,86 @@
+// Medians, spreads, paired ratios and the markdown table of one scenario.
+
+export function median(values) {
+  const sorted = [...values].sort((a, b) => a - b)
+  const mid = sorted.length >> 1
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2
+}
+
+/** Ratio of `label` to `vs`, paired round by round so drift between rounds cancels out. */
+export function pairedRatios(samples, label, vs) {
+  const a = samples.get(label)
+  const b = samples.get(vs)
+  return a.map((sample, i) => sample.rps / b[i].rps)
+}
+
+export function summarise(samples, scenario, labels) {
+  const rows = labels.map((label) => {
+    const runs = samples.get(label)
+    const rps = runs.map((run) => run.rps)
+    const ratios = scenario.baseline ? pairedRatios(samples, label, scenario.baseline) : []
+    return {
+      label,
+      rps: median(rps),
+      rpsMin: Math.min(...rps),
+      rpsMax: Math.max(...rps),
+      ratio: ratios.length ? median(ratios) : null,
+      ratioMin: ratios.length ? Math.min(...ratios) : null,
+      ratioMax: ratios.length ? Math.max(...ratios) : null,
+      p50: median(runs.map((run) => run.p50)),
+      p99: median(runs.map((run) => run.p99)),
+      cpuPerRequest: median(runs.map((run) => run.cpuPerRequest)),
+      non2xx: runs.reduce((sum, run) => sum + run.non2xx, 0),
+      errors: runs.reduce((sum, run) => sum + run.errors, 0),
+      rss: Math.max(...runs.map((run) => run.rss)),
+    }
+  })
+  const budgets = (scenario.budgets ?? []).map((budget) => {
+    const ratios = pairedRatios(samples, budget.server, budget.vs)
+    const ratio = median(ratios)
+    return { ...budget, ratio, ok: ratio >= budget.min }
+  })
+  const control = labels.find((label) => label.endsWith(' (control)'))
+  const controlRatio = control ? median(pairedRatios(samples, control, scenario.baseline)) : null
+  const noiseLimit = scenario.noise ?? 0.05
+  return {
+    rows,
+    budgets,
+    controlRatio,
+    noisy: controlRatio !== null && Math.abs(controlRatio - 1) > noiseLimit,
+    noiseLimit,
+  }
+}
+
+const fmt = (n, digits = 0) =>
+  n === null || n === undefined ? '–' : n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits })
+
+export function formatTable(name, scenario, summary) {
+  const lines = [
+    `### ${name}: ${scenario.title}`,
+    '',
+    `| server | req/s median (min–max) | × ${scenario.baseline ?? 'baseline'} (min–max) | p50 ms | p99 ms | CPU µs/req | non-2xx |`,
+    '|---|---|---|---|---|---|---|',
+  ]
+  for (const row of summary.rows) {
+    lines.push(
+      `| ${row.label} | ${fmt(row.rps)} (${fmt(row.rpsMin)}–${fmt(row.rpsMax)}) | ${fmt(row.ratio, 2)} (${fmt(row.ratioMin, 2)}–${fmt(row.ratioMax, 2)}) | ${fmt(row.p50, 1)} | ${fmt(row.p99, 1)} | ${fmt(row.cpuPerRequest, 1)} | ${row.non2xx + row.errors} |`,
+    )
+  }
+  let failed = 0
+  if (summary.budgets.length) {
+    lines.push('', '| budget | measured | result |', '|---|---|---|')
+    for (const budget of summary.budgets) {
+      if (!budget.ok) failed++
+      lines.push(
+        `| ${budget.server} ≥ ${budget.min}× ${budget.vs} | ${fmt(budget.ratio, 2)}× | ${budget.ok ? 'ok' : 'MISS'} |`,
+      )
+    }
+  }
+  if (summary.controlRatio !== null) {
+    lines.push(
+      '',
+      `Control (identical server measured twice): ${fmt(summary.controlRatio, 3)}× — ${summary.noisy ? `NOISY RUN (beyond ±${summary.noiseLimit}), ratios are unreliable` : 'within noise'}.`,
+    )
+  }
+  return { text: lines.join('\n'), failed }
+}

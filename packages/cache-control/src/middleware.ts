@@ -1,0 +1,224 @@
+import type { OutgoingHttpHeaders } from 'node:http'
+import {
+  appendVary,
+  createLogger,
+  HotpathError,
+  isFresh,
+  pathOf,
+  preconditionHolds,
+  rejectUnknownOptions,
+} from '@hotpath/core'
+import type { NextFunction, Request, RequestHandler, Response } from 'express'
+import { etagFor } from './etag'
+import { type CompiledRule, compileRule, type HeaderSet } from './rules'
+import type { CacheControlOptions, CacheControlStats, ETagMode } from './types'
+
+const OPTION_KEYS = ['rules', 'etag', 'currentETag', 'currentLastModified', 'logger'] as const
+const kState = Symbol('hotpath.cacheControl')
+
+export interface CacheControlMiddleware extends RequestHandler {
+  readonly name: string
+  stats(): CacheControlStats
+}
+
+interface State {
+  req: Request
+  rule: CompiledRule | undefined
+  etag: ETagMode
+  conditional: boolean
+  applied: boolean
+  sendLength: number
+  writeHead: Response['writeHead']
+  end: Response['end']
+  send: Response['send'] | undefined
+}
+
+type Hooked = Response & { [kState]?: State }
+
+const isBody = (chunk: unknown): chunk is string | Buffer =>
+  typeof chunk === 'string' || Buffer.isBuffer(chunk)
+const validatorsOf = (res: Response): OutgoingHttpHeaders => ({
+  etag: res.getHeader('etag') as string | undefined,
+  'last-modified': res.getHeader('last-modified') as string | undefined,
+})
+const isSuccess = (status: number) => status >= 200 && status < 300
+
+/**
+ * `Cache-Control` policy from a first-match rules table, ETags for one-piece bodies, and
+ * conditional requests (304 per RFC 9110 §13.2.2, 412 for `If-Match`/`If-Unmodified-Since`).
+ * The policy is decided just before the headers go out, when the final status and the
+ * route's own headers are known.
+ */
+export function cacheControl(options: Readonly<CacheControlOptions> = {}): CacheControlMiddleware {
+  rejectUnknownOptions('cacheControl', options, OPTION_KEYS)
+  const rules = (options.rules ?? []).map(compileRule)
+  const etagMode: ETagMode = options.etag ?? 'weak'
+  if (etagMode !== 'weak' && etagMode !== 'strong' && etagMode !== false) {
+    throw new HotpathError(
+      'ERR_HOTPATH_CACHE_CONTROL',
+      `cacheControl: etag must be 'weak', 'strong' or false.`,
+    )
+  }
+  for (const name of ['currentETag', 'currentLastModified'] as const) {
+    if (options[name] !== undefined && typeof options[name] !== 'function') {
+      throw new HotpathError(
+        'ERR_HOTPATH_CACHE_CONTROL',
+        `cacheControl: ${name} must be a function (req) => value.`,
+      )
+    }
+  }
+  const { currentETag, currentLastModified } = options
+  const hasPreconditions = currentETag !== undefined || currentLastModified !== undefined
+  const log = createLogger(options.logger)
+  const counts = {
+    rules: Object.fromEntries(rules.map((rule) => [rule.name, 0])) as Record<string, number>,
+    notModified: 0,
+    bytesSaved: 0,
+    preconditionFailed: 0,
+    errorsNoStore: 0,
+  }
+
+  function setPolicy(res: Response, set: HeaderSet, override: boolean): void {
+    if (override || !res.hasHeader('cache-control')) res.setHeader('Cache-Control', set.cacheControl)
+    if (set.cdn && (override || !res.hasHeader('cdn-cache-control')))
+      res.setHeader('CDN-Cache-Control', set.cdn)
+    if (set.surrogate && (override || !res.hasHeader('surrogate-control'))) {
+      res.setHeader('Surrogate-Control', set.surrogate)
+    }
+  }
+
+  function applyPolicy(res: Response, state: State, status: number): void {
+    state.applied = true
+    const rule = state.rule
+    if (!rule || !rule.methods.has(state.req.method)) return
+    if (rule.cacheable(status)) {
+      const set =
+        rule.fingerprinted && rule.fingerprint.test(pathOf(state.req)) ? rule.fingerprinted : rule.headers
+      setPolicy(res, set, rule.override)
+      for (const field of rule.vary) appendVary(res, field)
+      counts.rules[rule.name] = (counts.rules[rule.name] ?? 0) + 1
+    } else if (status >= 400 && (rule.override || !res.hasHeader('cache-control'))) {
+      // An error must not be cached in place of the resource (RFC 9111 §3: it is the server's call).
+      res.setHeader('Cache-Control', 'no-store')
+      counts.errorsNoStore++
+    }
+  }
+
+  function writeHeadHook(this: Hooked, ...args: unknown[]): Response {
+    const state = this[kState] as State
+    if (!state.applied) applyPolicy(this, state, typeof args[0] === 'number' ? args[0] : this.statusCode)
+    return (state.writeHead as (...a: unknown[]) => Response).apply(this, args)
+  }
+
+  function sendHook(this: Hooked, body?: unknown): Response {
+    const state = this[kState] as State
+    if (typeof body === 'string') state.sendLength = Buffer.byteLength(body)
+    else if (Buffer.isBuffer(body)) state.sendLength = body.length
+    return (state.send as (body?: unknown) => Response).call(this, body)
+  }
+
+  function endHook(this: Hooked, ...args: unknown[]): Response {
+    const state = this[kState] as State
+    const chunk = args[0]
+    if (!this.headersSent && isBody(chunk) && isSuccess(this.statusCode)) {
+      const method = state.req.method
+      if (state.etag && (method === 'GET' || method === 'HEAD') && !this.hasHeader('etag')) {
+        this.setHeader('ETag', etagFor(chunk, state.etag === 'weak'))
+      }
+      if (state.conditional && isFresh(state.req.headers, validatorsOf(this))) {
+        this.statusCode = 304
+        this.removeHeader('Content-Type')
+        this.removeHeader('Content-Length')
+        this.removeHeader('Transfer-Encoding')
+        counts.notModified++
+        counts.bytesSaved += typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.length
+        const callback = args.find((arg) => typeof arg === 'function')
+        return (state.end as (cb?: unknown) => Response).call(this, callback)
+      }
+    } else if (!this.headersSent && this.statusCode === 304) {
+      // Express's res.send answered 304 itself and dropped the body it measured for us.
+      counts.notModified++
+      counts.bytesSaved += state.sendLength
+    }
+    return (state.end as (...a: unknown[]) => Response).apply(this, args)
+  }
+
+  function hook(req: Request, res: Response, rule: CompiledRule | undefined, conditional: boolean): void {
+    const hooked = res as Hooked
+    const etag = rule?.etag ?? etagMode
+    const state: State = {
+      req,
+      rule,
+      etag,
+      conditional,
+      applied: false,
+      sendLength: 0,
+      writeHead: res.writeHead,
+      end: res.end,
+      send: conditional ? res.send : undefined,
+    }
+    hooked[kState] = state
+    if (rule) res.writeHead = writeHeadHook as Response['writeHead']
+    res.end = endHook as Response['end']
+    if (conditional) res.send = sendHook as Response['send']
+  }
+
+  function matchRule(req: Request): CompiledRule | undefined {
+    if (rules.length === 0) return undefined
+    const path = pathOf(req)
+    for (const rule of rules) if (rule.test(req, path)) return rule
+    return undefined
+  }
+
+  async function checkPreconditions(req: Request, res: Response, next: NextFunction): Promise<void> {
+    try {
+      const etag = currentETag ? await currentETag(req) : undefined
+      const modified = currentLastModified ? await currentLastModified(req) : undefined
+      const lastModified = modified instanceof Date ? modified.toUTCString() : modified
+      if (preconditionHolds(req.headers, etag, lastModified)) {
+        next()
+        return
+      }
+      counts.preconditionFailed++
+      res.statusCode = 412
+      res.setHeader('Cache-Control', 'no-store')
+      if (etag) res.setHeader('ETag', etag)
+      res.end()
+    } catch (error) {
+      log.errorOnce(
+        'ERR_HOTPATH_CACHE_CONTROL_VALIDATOR',
+        'cacheControl: currentETag/currentLastModified threw',
+        error,
+      )
+      next(error)
+    }
+  }
+
+  const middleware = function cacheControlMiddleware(req: Request, res: Response, next: NextFunction): void {
+    const method = req.method
+    const headers = req.headers
+    const readable = method === 'GET' || method === 'HEAD'
+    const conditional =
+      readable && (headers['if-none-match'] !== undefined || headers['if-modified-since'] !== undefined)
+    const rule = matchRule(req)
+    if (rule || conditional || (readable && etagMode !== false)) hook(req, res, rule, conditional)
+    if (
+      hasPreconditions &&
+      (headers['if-match'] !== undefined || headers['if-unmodified-since'] !== undefined)
+    ) {
+      void checkPreconditions(req, res, next)
+      return
+    }
+    next()
+  } as CacheControlMiddleware
+
+  Object.defineProperty(middleware, 'name', { value: 'cacheControl' })
+  middleware.stats = () => ({
+    rules: { ...counts.rules },
+    notModified: counts.notModified,
+    bytesSaved: counts.bytesSaved,
+    preconditionFailed: counts.preconditionFailed,
+    errorsNoStore: counts.errorsNoStore,
+  })
+  return middleware
+}

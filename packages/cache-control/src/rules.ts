@@ -1,0 +1,133 @@
+import { compileMatcher, didYouMean, HotpathError, rejectUnknownOptions } from '@hotpath/core'
+import type { Request } from 'express'
+import {
+  DEFAULT_FINGERPRINT,
+  mergeOverPreset,
+  PRESET_NAMES,
+  PRESETS,
+  pickDirectives,
+  serialize,
+  validateDirectives,
+} from './directives'
+import type { Directives, ETagMode, Rule } from './types'
+
+const RULE_KEYS = [
+  'match',
+  'name',
+  'methods',
+  'status',
+  'preset',
+  'cdn',
+  'surrogate',
+  'override',
+  'vary',
+  'etag',
+  'fingerprint',
+  'public',
+  'private',
+  'noStore',
+  'noCache',
+  'maxAge',
+  'sMaxage',
+  'staleWhileRevalidate',
+  'staleIfError',
+  'mustRevalidate',
+  'proxyRevalidate',
+  'noTransform',
+  'immutable',
+] as const
+
+/** The header values one rule sends, all serialised at construction. */
+export interface HeaderSet {
+  cacheControl: string
+  cdn: string | undefined
+  surrogate: string | undefined
+}
+
+export interface CompiledRule {
+  name: string
+  test(req: Request, path: string): boolean
+  methods: ReadonlySet<string>
+  cacheable(status: number): boolean
+  headers: HeaderSet
+  /** For the `static` preset: the set for fingerprinted file names. */
+  fingerprinted: HeaderSet | undefined
+  fingerprint: RegExp
+  override: boolean
+  vary: readonly string[]
+  etag: ETagMode | undefined
+}
+
+const defaultCacheable = (status: number) => (status >= 200 && status < 300) || status === 304
+
+function headerSet(policy: Directives, rule: Rule, where: string): HeaderSet {
+  const extra = (option: boolean | Directives | undefined, label: string) => {
+    if (option === undefined || option === false) return undefined
+    if (option === true) return serialize(policy)
+    rejectUnknownOptions(`cacheControl ${where}.${label}`, option, RULE_KEYS.slice(11))
+    validateDirectives(option, `${where}.${label}`)
+    return serialize(option)
+  }
+  return {
+    cacheControl: serialize(policy),
+    cdn: extra(rule.cdn, 'cdn'),
+    surrogate: extra(rule.surrogate, 'surrogate'),
+  }
+}
+
+export function compileRule(rule: Rule, index: number): CompiledRule {
+  const where = `rules[${index}]`
+  if (!rule || typeof rule !== 'object') {
+    throw new HotpathError('ERR_HOTPATH_CACHE_CONTROL', `cacheControl: ${where} must be an object.`)
+  }
+  rejectUnknownOptions(`cacheControl ${where}`, rule, RULE_KEYS)
+  if (rule.match === undefined) {
+    throw new HotpathError(
+      'ERR_HOTPATH_CACHE_CONTROL',
+      `cacheControl: ${where} needs "match" (a path glob like "/static/**", a RegExp or (req) => boolean).`,
+    )
+  }
+  if (rule.preset !== undefined && !PRESET_NAMES.includes(rule.preset)) {
+    throw new HotpathError(
+      'ERR_HOTPATH_CACHE_CONTROL',
+      `cacheControl: ${where}.preset "${String(rule.preset)}" is not one of ${PRESET_NAMES.join(', ')}.${didYouMean(String(rule.preset), PRESET_NAMES)}`,
+    )
+  }
+  const own = pickDirectives(rule)
+  validateDirectives(own, `cacheControl ${where}`)
+  const policy = rule.preset ? mergeOverPreset(PRESETS[rule.preset], own) : own
+  validateDirectives(policy, `cacheControl ${where}`)
+  if (!rule.preset && Object.keys(own).length === 0) {
+    throw new HotpathError(
+      'ERR_HOTPATH_CACHE_CONTROL',
+      `cacheControl: ${where} sets no policy; give a preset (${PRESET_NAMES.join(', ')}) or directives such as maxAge.`,
+    )
+  }
+  const status = rule.status
+  let cacheable = defaultCacheable
+  if (typeof status === 'function') cacheable = (code) => status(code) === true
+  else if (Array.isArray(status)) {
+    const allowed = new Set(status)
+    cacheable = (code) => allowed.has(code)
+  } else if (status !== undefined) {
+    throw new HotpathError(
+      'ERR_HOTPATH_CACHE_CONTROL',
+      `cacheControl: ${where}.status must be an array of codes or a function.`,
+    )
+  }
+  const methods = new Set((rule.methods ?? ['GET', 'HEAD']).map((method) => method.toUpperCase()))
+  const fingerprinted =
+    rule.preset === 'static' ? headerSet(mergeOverPreset(PRESETS.immutable, own), rule, where) : undefined
+  return {
+    name: rule.name ?? (typeof rule.match === 'function' ? `rule ${index}` : String(rule.match)),
+    test: compileMatcher(rule.match, `cacheControl ${where}.match`),
+    methods,
+    cacheable,
+    headers: headerSet(policy, rule, where),
+    fingerprinted,
+    fingerprint: rule.fingerprint ?? DEFAULT_FINGERPRINT,
+    override: rule.override === true,
+    vary: rule.vary ?? [],
+    etag: rule.etag,
+  }
+}

@@ -1,0 +1,140 @@
+import type { Decision, Policy } from './types'
+
+/**
+ * The four algorithms as pure functions over a small mutable record, used by the memory
+ * store. `lua.ts` implements the same arithmetic for Redis; the contract suite runs both.
+ * Times are integer milliseconds; the window arithmetic is done in integers (scaled by the
+ * window length) so that counts are exact, never off by a float rounding.
+ */
+export interface State {
+  /** fixed/sliding: window start; token-bucket: last refill time; gcra: theoretical arrival time. */
+  a: number
+  /** fixed/sliding: count in the current window; token-bucket: tokens × windowMs. */
+  b: number
+  /** sliding: count in the previous window. */
+  c: number
+  /** Absolute time after which the record carries no information. */
+  expiresAt: number
+}
+
+export type Step = (state: State | undefined, policy: Policy, cost: number, now: number) => Outcome
+
+export interface Outcome {
+  decision: Decision
+  /** The record to keep, or `undefined` to leave the store unchanged (a read or a denial). */
+  write: State | undefined
+}
+
+const GCRA_EPSILON = 1e-6
+
+function decision(allowed: boolean, remaining: number, resetMs: number, retryAfterMs: number): Decision {
+  return { allowed, remaining: Math.max(0, remaining), resetMs: Math.max(0, resetMs), retryAfterMs }
+}
+
+/** Fixed window aligned to the epoch: at most `limit` per window, up to 2× across an edge. */
+export const fixedWindow: Step = (state, policy, cost, now) => {
+  const { limit, windowMs } = policy
+  const start = now - (now % windowMs)
+  const count = state !== undefined && state.a === start ? state.b : 0
+  const resetMs = start + windowMs - now
+  if (count + cost > limit) return { decision: decision(false, limit - count, resetMs, resetMs), write: undefined }
+  const write = cost === 0 ? undefined : { a: start, b: count + cost, c: 0, expiresAt: start + windowMs }
+  return { decision: decision(true, limit - count - cost, resetMs, 0), write }
+}
+
+/**
+ * Sliding window, weighted previous window (the Cloudflare estimate):
+ * `prev × (W − elapsed) / W + current`. Compared as `prev × (W − elapsed) + current × W ≤ limit × W`
+ * so the boundary is exact.
+ */
+export const slidingWindow: Step = (state, policy, cost, now) => {
+  const { limit, windowMs: w } = policy
+  const start = now - (now % w)
+  let current = 0
+  let previous = 0
+  if (state !== undefined) {
+    if (state.a === start) {
+      current = state.b
+      previous = state.c
+    } else if (state.a === start - w) {
+      previous = state.b
+    }
+  }
+  const elapsed = now - start
+  const used = previous * (w - elapsed) + current * w
+  const resetMs = w - elapsed
+  if (used + cost * w > limit * w) {
+    return {
+      decision: decision(false, Math.floor((limit * w - used) / w), resetMs, slidingRetry(policy, current, previous, cost, elapsed)),
+      write: undefined,
+    }
+  }
+  const remaining = Math.floor((limit * w - used - cost * w) / w)
+  const write = cost === 0 ? undefined : { a: start, b: current + cost, c: previous, expiresAt: start + 2 * w }
+  return { decision: decision(true, remaining, resetMs, 0), write }
+}
+
+/** Milliseconds until `previous`'s weight has decayed enough for `cost` more units. */
+function slidingRetry(policy: Policy, current: number, previous: number, cost: number, elapsed: number): number {
+  const { limit, windowMs: w } = policy
+  const room = limit - current - cost
+  if (room >= 0 && previous > 0) return Math.max(1, w - Math.floor((room * w) / previous) - elapsed)
+  // The current window alone is full: wait for the next one, where it becomes the previous.
+  const nextRoom = limit - cost
+  if (nextRoom < 0) return 2 * w - elapsed
+  const inNext = current === 0 ? 0 : w - Math.floor((nextRoom * w) / current)
+  return Math.max(1, w - elapsed + Math.max(0, inNext))
+}
+
+/**
+ * Token bucket: capacity `burst`, refilled continuously at `limit` per window. Tokens are
+ * kept multiplied by the window length so the refill `elapsed × limit` stays an integer.
+ */
+export const tokenBucket: Step = (state, policy, cost, now) => {
+  const { limit, windowMs: w, burst } = policy
+  const capacity = burst * w
+  let tokens = capacity
+  if (state !== undefined && now < state.expiresAt) {
+    const elapsed = Math.max(0, Math.min(now - state.a, w * burst))
+    tokens = Math.min(capacity, state.b + elapsed * limit)
+  }
+  const need = cost * w
+  if (tokens < need) {
+    const resetMs = Math.ceil((capacity - tokens) / limit)
+    return { decision: decision(false, Math.floor(tokens / w), resetMs, Math.ceil((need - tokens) / limit)), write: undefined }
+  }
+  tokens -= need
+  const resetMs = Math.ceil((capacity - tokens) / limit)
+  const write = cost === 0 ? undefined : { a: now, b: tokens, c: 0, expiresAt: now + Math.max(1, resetMs) }
+  return { decision: decision(true, Math.floor(tokens / w), resetMs, 0), write }
+}
+
+/**
+ * GCRA (generic cell rate algorithm, ATM Forum TM 4.1): emission interval T = W / limit,
+ * tolerance τ = burst × T. One number per key, the theoretical arrival time.
+ */
+export const gcra: Step = (state, policy, cost, now) => {
+  const { limit, windowMs: w, burst } = policy
+  const interval = w / limit
+  const tolerance = burst * interval
+  const tat = state !== undefined && state.a > now ? state.a : now
+  const next = tat + cost * interval
+  if (next - now > tolerance + GCRA_EPSILON) {
+    const remaining = Math.floor((tolerance - (tat - now)) / interval + GCRA_EPSILON)
+    return {
+      decision: decision(false, remaining, Math.ceil(tat - now), Math.max(1, Math.ceil(next - tolerance - now - GCRA_EPSILON))),
+      write: undefined,
+    }
+  }
+  const remaining = Math.floor((tolerance - (next - now)) / interval + GCRA_EPSILON)
+  const resetMs = Math.ceil(next - now - GCRA_EPSILON)
+  const write = cost === 0 ? undefined : { a: next, b: 0, c: 0, expiresAt: now + Math.max(1, resetMs) }
+  return { decision: decision(true, remaining, resetMs, 0), write }
+}
+
+export const STEPS: Readonly<Record<Policy['algorithm'], Step>> = {
+  'fixed-window': fixedWindow,
+  'sliding-window': slidingWindow,
+  'token-bucket': tokenBucket,
+  gcra,
+}

@@ -1,0 +1,51 @@
+import type { Response } from 'express'
+import type { Decision, HeadersMode, Policy } from './types'
+
+/**
+ * Response header fields.
+ * - `draft`: draft-ietf-httpapi-ratelimit-headers-10 §4 `RateLimit-Policy` (a List of quota
+ *   policies, `"name";q=<units>;w=<seconds>`) and §5 `RateLimit` (a List of current
+ *   service limits, `"name";r=<remaining>;t=<seconds>`), both Structured Fields (RFC 9651).
+ *   Layers (a global limiter and `route()` limiters) each append their own item.
+ * - `legacy`: `X-RateLimit-Limit` / `-Remaining` / `-Reset` (epoch seconds, as GitHub and
+ *   express-rate-limit send it); with several layers, the most restrictive one is shown.
+ */
+export interface HeaderWriter {
+  (res: Response, policy: Policy, decision: Decision, policyField: string | undefined): void
+}
+
+/** `RateLimit-Policy` item for a policy (computed once when the policy is static). */
+export function policyItem(name: string, policy: Policy): string {
+  return `"${name}";q=${policy.limit};w=${Math.max(1, Math.ceil(policy.windowMs / 1000))}`
+}
+
+/** Seconds for `t` and `Retry-After`: rounded up, never 0 while the client must wait (RFC 9110 §10.2.3). */
+export function seconds(ms: number): number {
+  return ms <= 0 ? 0 : Math.ceil(ms / 1000)
+}
+
+function append(res: Response, field: string, item: string): void {
+  const existing = res.getHeader(field)
+  res.setHeader(field, existing === undefined ? item : `${String(existing)}, ${item}`)
+}
+
+export function createHeaderWriter(mode: HeadersMode, name: string, now: () => number): HeaderWriter | undefined {
+  if (mode === false) return undefined
+  const draft = mode === 'draft' || mode === 'both'
+  const legacy = mode === 'legacy' || mode === 'both'
+  const quoted = `"${name}"`
+  return function writeRateLimitHeaders(res, policy, decision, policyField) {
+    const wait = decision.allowed ? decision.resetMs : Math.max(decision.retryAfterMs, 0)
+    if (draft) {
+      append(res, 'RateLimit-Policy', policyField ?? policyItem(name, policy))
+      append(res, 'RateLimit', `${quoted};r=${decision.remaining};t=${seconds(wait)}`)
+    }
+    if (legacy) {
+      const shown = res.getHeader('X-RateLimit-Remaining')
+      if (shown !== undefined && Number(shown) <= decision.remaining) return
+      res.setHeader('X-RateLimit-Limit', String(policy.limit))
+      res.setHeader('X-RateLimit-Remaining', String(decision.remaining))
+      res.setHeader('X-RateLimit-Reset', String(Math.ceil((now() + wait) / 1000)))
+    }
+  }
+}

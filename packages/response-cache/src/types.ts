@@ -1,0 +1,116 @@
+import type { Dynamic, Logger, Matcher } from '@hotpath/core'
+import type { Request, Response } from 'express'
+
+/** A request header value or list, as Node keeps it. */
+export type HeaderValue = string | string[]
+
+/**
+ * One stored response. Header names are lower case, hop-by-hop fields are already gone.
+ * Times are epoch milliseconds.
+ */
+export interface CacheEntry {
+  readonly kind: 'entry'
+  readonly status: number
+  readonly headers: ReadonlyArray<readonly [string, HeaderValue]>
+  readonly body: Buffer
+  /** Pre-made encodings of `body`, keyed by content-coding (`gzip`, `br`). */
+  readonly variants: Readonly<Record<string, Buffer>>
+  readonly storedAt: number
+  /** Fresh until. */
+  readonly expiresAt: number
+  /** May be served stale (stale-while-revalidate) until. */
+  readonly staleUntil: number
+  /** May be served stale when the handler fails (stale-if-error) until. */
+  readonly errorUntil: number
+  readonly tags: readonly string[]
+  /** `routeOf` label of the request that produced it, for per-route stats of hits. */
+  readonly route: string
+  /** Whether the entry may be served by `front()` (its key has no custom parts). */
+  readonly front: boolean
+}
+
+/** Stored at the primary key of a response that `Vary`s: the request headers of its secondary key. */
+export interface VaryMarker {
+  readonly kind: 'vary'
+  readonly fields: readonly string[]
+  readonly expiresAt: number
+}
+
+export type StoredValue = CacheEntry | VaryMarker
+
+export type MaybePromise<T> = T | Promise<T>
+
+/**
+ * The store contract. Promise-or-value, so a memory store answers synchronously and a hit
+ * costs no microtask. Only real failures (the store is unreachable) reject; a missing,
+ * expired or unreadable value is `undefined`.
+ */
+export interface CacheStore {
+  /** `memory`, `redis`, … — reported in stats. */
+  readonly kind: string
+  get(key: string): MaybePromise<StoredValue | undefined>
+  /** Stores `value` for `ttlMs` and adds `key` to every tag in `tags`. */
+  set(key: string, value: StoredValue, ttlMs: number, tags: readonly string[]): MaybePromise<void>
+  /** Removes every key carrying `tag`; resolves how many entries went. */
+  deleteTag(tag: string): MaybePromise<number>
+  /** Removes one key; resolves 1 when it existed. */
+  delete(key: string): MaybePromise<number>
+  clear(): MaybePromise<void>
+  /** Takes a lock with expiry; resolves a token when taken, `undefined` when someone holds it. */
+  lock(key: string, ttlMs: number): MaybePromise<string | undefined>
+  unlock(key: string, token: string): MaybePromise<void>
+  /** Entries and bytes held, when the store can tell cheaply. */
+  size(): { entries: number; bytes: number; evictions: number }
+  close(): MaybePromise<void>
+}
+
+/** Per-route (and per-rule) options. Any scalar may be a function of the request. */
+export interface RouteOptions {
+  /** Freshness lifetime. The response's own `s-maxage` / `max-age` can only shorten it. Default `'1m'`. */
+  ttl?: Dynamic<number | string>
+  /** How long after expiry a stale entry is served at once while one refresh runs. Default `0`. */
+  staleWhileRevalidate?: Dynamic<number | string>
+  /** How long after expiry a stale entry replaces a 5xx or a thrown error. Default `0`. */
+  staleIfError?: Dynamic<number | string>
+  /** Tags for invalidation; the handler's `Surrogate-Key` header adds more. Default none. */
+  tags?: readonly string[] | ((req: Request, res: Response) => readonly string[] | Promise<readonly string[]>)
+  /** Extra key parts (e.g. a tenant id), computed from the request. Default none. */
+  key?: (req: Request) => string | readonly string[]
+  /** Extra request headers to key on (added to the response's `Vary`). Default none. */
+  vary?: readonly string[]
+  /** Statuses that may be stored. Default `[200, 203, 204, 300, 301, 404, 410]`. */
+  statuses?: readonly number[]
+  /** Largest body stored, in bytes. Default `'1mb'`. */
+  maxEntryBytes?: number | string
+  /** Cache requests that carry `Cookie` (the response must not depend on them). Default `false`. */
+  cookies?: Dynamic<boolean>
+  /** Cache requests that carry `Authorization` (the response must not depend on them). Default `false`. */
+  authorization?: Dynamic<boolean>
+}
+
+export interface Rule extends RouteOptions {
+  /** Path glob, RegExp on the path, or predicate — first matching rule wins. */
+  match: Matcher
+  /** `false` turns caching off for what the rule matches. Default `true`. */
+  cache?: boolean
+}
+
+export interface ResponseCacheOptions extends RouteOptions {
+  /** Where entries live. Default `new MemoryStore()` (64 MB). */
+  store?: CacheStore
+  /** When given, `app.use(cache)` only caches what a rule matches. Default: every GET/HEAD. */
+  rules?: readonly Rule[]
+  /** Response headers: `Cache-Status` is always sent; `xCache` adds `X-Cache`. */
+  headers?: { xCache?: boolean; cacheName?: string }
+  /** Stored compressed encodings; `false` turns them off. Default `{ encodings: ['br', 'gzip'], minBytes: 1024 }`. */
+  variants?: false | { encodings?: ReadonlyArray<'br' | 'gzip'>; minBytes?: number | string }
+  /** Run concurrent misses of one key once. Default `true`. */
+  coalesce?: boolean
+  /** Expiry of the cross-instance refresh lock. Default `'10s'`. */
+  lockTtl?: number | string
+  /** Called with every store error (the cache has already failed open). */
+  onError?: (error: unknown, req: Request | undefined) => void
+  logger?: Logger
+  /** Clock, for tests. Default `Date.now`. */
+  now?: () => number
+}
