@@ -77,7 +77,9 @@ export function negotiate(header: string | undefined, offered: readonly Encoding
 }
 
 /** {@link negotiate} with a small per-instance memo of the last distinct headers. */
-export function createNegotiator(offered: readonly Encoding[]): (header: string | undefined) => Encoding | null {
+export function createNegotiator(
+  offered: readonly Encoding[],
+): (header: string | undefined) => Encoding | null {
   const memo = new Map<string, Encoding | null>()
   return function negotiateEncoding(header) {
     if (header === undefined || header.length > MEMO_KEY_MAX) return negotiate(header, offered)

@@ -1,5 +1,5 @@
-import { didYouMean, optionError, parseBytes, rejectUnknownOptions } from '@hotpath/core'
 import type { Logger } from '@hotpath/core'
+import { didYouMean, optionError, parseBytes, rejectUnknownOptions } from '@hotpath/core'
 import type { CompressionFilter, CompressionOptions, Encoding } from './types'
 
 const PKG = '@hotpath/compression'

@@ -115,7 +115,13 @@ function ratio(out: number, input: number): number {
 }
 
 function encodingStats(c: Counter): EncodingStats {
-  return { responses: c.responses, bytesIn: c.bytesIn, bytesOut: c.bytesOut, ratio: ratio(c.bytesOut, c.bytesIn), ms: c.ms }
+  return {
+    responses: c.responses,
+    bytesIn: c.bytesIn,
+    bytesOut: c.bytesOut,
+    ratio: ratio(c.bytesOut, c.bytesIn),
+    ms: c.ms,
+  }
 }
 
 function routeStats(c: RouteCounter): CompressionRouteStats {

@@ -20,8 +20,6 @@ export function compose(...handlers: Array<Handler | readonly Handler[]>): Reque
       )
     }
   })
-  if (stack.length === 1 && stack[0]?.length !== 4) return stack[0] as RequestHandler
-
   return function composed(req: Request, res: Response, next: NextFunction): void {
     let index = 0
     const step = (err?: unknown): void => {

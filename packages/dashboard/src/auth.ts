@@ -44,7 +44,11 @@ export function createAuth(config: Config, sessions: Sessions, log: OnceLogger):
     try {
       return (await auth.authorize(req, action)) === true
     } catch (err) {
-      log.errorOnce('ERR_HOTPATH_DASHBOARD_AUTHORIZE', '@hotpath/dashboard: auth.authorize threw; the request was refused.', err)
+      log.errorOnce(
+        'ERR_HOTPATH_DASHBOARD_AUTHORIZE',
+        '@hotpath/dashboard: auth.authorize threw; the request was refused.',
+        err,
+      )
       return false
     }
   }
@@ -84,23 +88,21 @@ export function createAuth(config: Config, sessions: Sessions, log: OnceLogger):
       })
       return
     }
-    authorize(req, 'read').then(
-      (ok) => {
-        if (ok) {
-          authenticated.add(req)
-          next()
-          return
-        }
-        res.status(403).json({ schema: 1, error: 'forbidden', message: 'auth.authorize refused read access.' })
-      },
-      next,
-    )
+    authorize(req, 'read').then((ok) => {
+      if (ok) {
+        authenticated.add(req)
+        next()
+        return
+      }
+      res.status(403).json({ schema: 1, error: 'forbidden', message: 'auth.authorize refused read access.' })
+    }, next)
   }
 
   return {
     authenticate,
     isAuthenticated: (req) => authenticated.has(req),
-    may: async (req, action) => authenticated.has(req) && (action === 'read' || (await authorize(req, action))),
+    may: async (req, action) =>
+      authenticated.has(req) && (action === 'read' || (await authorize(req, action))),
     checkToken,
     sessions,
   }

@@ -40,8 +40,15 @@ const slowUncached: Rule = ({ routes, cache, window }, t) => {
       source: 'dashboard',
       title: `Slow GET route never served from cache: ${route.route}`,
       route: route.route,
-      evidence: { window, p95Ms: round(route.p95, 1), requests: route.count, cacheHitRatio: 0, cacheConfigured: cache !== undefined },
-      action: 'Cache it: add a response-cache rule for this route (even a short TTL with stale-while-revalidate), or make the handler faster.',
+      evidence: {
+        window,
+        p95Ms: round(route.p95, 1),
+        requests: route.count,
+        cacheHitRatio: 0,
+        cacheConfigured: cache !== undefined,
+      },
+      action:
+        'Cache it: add a response-cache rule for this route (even a short TTL with stale-while-revalidate), or make the handler faster.',
     })
   }
   return out
@@ -59,8 +66,13 @@ const uncompressedLarge: Rule = ({ compression }) => {
       source: 'dashboard',
       title: `Responses above ${compression.threshold} bytes sent uncompressed: ${route}`,
       route,
-      evidence: { uncompressedLarge: stats.uncompressedLarge, responses: stats.responses, threshold: compression.threshold },
-      action: 'Check the compression skip reasons for this route (Cache-Control: no-transform, a filter, a client without Accept-Encoding) and compress it.',
+      evidence: {
+        uncompressedLarge: stats.uncompressedLarge,
+        responses: stats.responses,
+        threshold: compression.threshold,
+      },
+      action:
+        'Check the compression skip reasons for this route (Cache-Control: no-transform, a filter, a client without Accept-Encoding) and compress it.',
     })
   }
   return out
@@ -80,8 +92,14 @@ const manyLimited: Rule = ({ rateLimit }, t) => {
       source: 'dashboard',
       title: `Many requests rate-limited on ${route}`,
       route,
-      evidence: { limited: stats.limited, allowed: stats.allowed, limitedRatio: round(ratio), policy: stats.policy },
-      action: 'Look at the top limited keys: raise the limit for legitimate clients, or cache the route so bursts cost less.',
+      evidence: {
+        limited: stats.limited,
+        allowed: stats.allowed,
+        limitedRatio: round(ratio),
+        policy: stats.policy,
+      },
+      action:
+        'Look at the top limited keys: raise the limit for legitimate clients, or cache the route so bursts cost less.',
     })
   }
   return out
@@ -94,7 +112,12 @@ const nPlusOne: Rule = ({ queries }) =>
     source: 'dashboard',
     title: `N+1 queries on ${finding.route}`,
     route: finding.route,
-    evidence: { shape: finding.shape, perRequest: finding.count, requests: finding.requests, lastSeen: finding.lastSeen },
+    evidence: {
+      shape: finding.shape,
+      perRequest: finding.count,
+      requests: finding.requests,
+      lastSeen: finding.lastSeen,
+    },
     action: 'Load the rows in one query (a JOIN or WHERE id IN (...)) or batch them with a data loader.',
   }))
 
@@ -108,8 +131,14 @@ const lowHitRatio: Rule = ({ cache }, t) => {
       severity: 'warning',
       source: 'dashboard',
       title: `Cache hit ratio is ${Math.round(cache.hitRatio * 100)}%`,
-      evidence: { hitRatio: round(cache.hitRatio), lookups, evictions: cache.evictions, bypasses: sumValues(cache.bypasses) },
-      action: 'Check the bypass reasons and evictions: raise maxBytes, lengthen TTLs, or trim Vary and query strings from the key.',
+      evidence: {
+        hitRatio: round(cache.hitRatio),
+        lookups,
+        evictions: cache.evictions,
+        bypasses: sumValues(cache.bypasses),
+      },
+      action:
+        'Check the bypass reasons and evictions: raise maxBytes, lengthen TTLs, or trim Vary and query strings from the key.',
     },
   ]
 }
@@ -123,8 +152,13 @@ const eventLoop: Rule = ({ overview }, t) => {
       severity: critical ? 'critical' : 'warning',
       source: 'dashboard',
       title: `Event-loop delay p99 is ${Math.round(overview.eventLoop.p99)} ms`,
-      evidence: { p99Ms: round(overview.eventLoop.p99, 1), maxMs: round(overview.eventLoop.max, 1), thresholdMs: t.eventLoopWarnMs },
-      action: 'Find the synchronous work on the request path (large JSON, sync crypto or fs, regexes) with the slowest routes and a CPU profile.',
+      evidence: {
+        p99Ms: round(overview.eventLoop.p99, 1),
+        maxMs: round(overview.eventLoop.max, 1),
+        thresholdMs: t.eventLoopWarnMs,
+      },
+      action:
+        'Find the synchronous work on the request path (large JSON, sync crypto or fs, regexes) with the slowest routes and a CPU profile.',
     },
   ]
 }
@@ -134,11 +168,16 @@ const errorRate: Rule = ({ overview, window }, t) => {
   if (!summary || summary.count < t.minRequests || summary.errorRate < t.errorRateWarn) return []
   return [
     {
-      id: 'error-rate',
+      id: 'overall-error-rate',
       severity: summary.errorRate >= t.errorRateCritical ? 'critical' : 'warning',
       source: 'dashboard',
       title: `${round(summary.errorRate * 100, 1)}% of requests failed over ${window}`,
-      evidence: { window, errors: summary.errors, requests: summary.count, errorRate: round(summary.errorRate) },
+      evidence: {
+        window,
+        errors: summary.errors,
+        requests: summary.count,
+        errorRate: round(summary.errorRate),
+      },
       action: 'Look at the routes with errors in the logs; 5xx responses count as errors.',
     },
   ]
@@ -162,14 +201,28 @@ const storeHealth: Rule = ({ cache, rateLimit }) => {
       severity: rateLimit.store.mode === 'open' ? 'critical' : 'warning',
       source: 'dashboard',
       title: `The rate limiter is running in "${rateLimit.store.mode}" mode`,
-      evidence: { mode: rateLimit.store.mode, storeErrors: rateLimit.store.errors, kind: rateLimit.store.kind },
-      action: 'Check the rate-limit store (Redis); until it is back, limits are not shared between processes.',
+      evidence: {
+        mode: rateLimit.store.mode,
+        storeErrors: rateLimit.store.errors,
+        kind: rateLimit.store.kind,
+      },
+      action:
+        'Check the rate-limit store (Redis); until it is back, limits are not shared between processes.',
     })
   }
   return out
 }
 
-const RULES: readonly Rule[] = [slowUncached, uncompressedLarge, manyLimited, nPlusOne, lowHitRatio, eventLoop, errorRate, storeHealth]
+const RULES: readonly Rule[] = [
+  slowUncached,
+  uncompressedLarge,
+  manyLimited,
+  nPlusOne,
+  lowHitRatio,
+  eventLoop,
+  errorRate,
+  storeHealth,
+]
 
 const RANK: Record<Severity, number> = { critical: 0, warning: 1, info: 2 }
 
@@ -178,7 +231,11 @@ const RANK: Record<Severity, number> = { critical: 0, warning: 1, info: 2 }
  * same rule id and route as an earlier one is kept once (the profiler's wins), then the list
  * is ordered most severe first.
  */
-export function insightsOf(snapshot: Snapshot, thresholds: InsightThresholds, fromProfiler: readonly Insight[] = []): Insight[] {
+export function insightsOf(
+  snapshot: Snapshot,
+  thresholds: InsightThresholds,
+  fromProfiler: readonly Insight[] = [],
+): Insight[] {
   const seen = new Set<string>()
   const out: Insight[] = []
   const add = (insight: Insight) => {

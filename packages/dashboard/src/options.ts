@@ -1,5 +1,5 @@
-import { HotpathError, optionError, parseDuration, rejectUnknownOptions, WINDOWS } from '@hotpath/core'
 import type { WindowName } from '@hotpath/core'
+import { HotpathError, optionError, parseDuration, rejectUnknownOptions, WINDOWS } from '@hotpath/core'
 import type {
   Authorize,
   DashboardOptions,
@@ -67,7 +67,12 @@ export interface Config {
   readonly sources: DashboardSources
   readonly registry: MetricsRegistry | undefined
   readonly limits: { readonly read: LimitPolicy; readonly write: LimitPolicy } | false
-  readonly session: { readonly ttlMs: number; readonly max: number; readonly cookieName: string; readonly cookiePath: string | undefined }
+  readonly session: {
+    readonly ttlMs: number
+    readonly max: number
+    readonly cookieName: string
+    readonly cookiePath: string | undefined
+  }
   readonly thresholds: InsightThresholds
   readonly window: WindowName
   readonly pollMs: number
@@ -77,7 +82,10 @@ export interface Config {
 /** Validates the caller's options once, at construction, and never mutates them. */
 export function resolveOptions(options: DashboardOptions | undefined): Config {
   if (options === undefined || options === null || typeof options !== 'object') {
-    throw new HotpathError('ERR_HOTPATH_DASHBOARD_AUTH', `${PKG}: dashboard() needs options with an auth decision. ${AUTH_HELP}`)
+    throw new HotpathError(
+      'ERR_HOTPATH_DASHBOARD_AUTH',
+      `${PKG}: dashboard() needs options with an auth decision. ${AUTH_HELP}`,
+    )
   }
   rejectUnknownOptions(PKG, options, KNOWN)
   return {
@@ -96,10 +104,16 @@ export function resolveOptions(options: DashboardOptions | undefined): Config {
 function resolveAuth(auth: unknown): ResolvedAuth {
   if (auth === 'none') return { kind: 'none' }
   if (auth === undefined || auth === null) {
-    throw new HotpathError('ERR_HOTPATH_DASHBOARD_AUTH', `${PKG}: refusing to build without an auth decision. ${AUTH_HELP}`)
+    throw new HotpathError(
+      'ERR_HOTPATH_DASHBOARD_AUTH',
+      `${PKG}: refusing to build without an auth decision. ${AUTH_HELP}`,
+    )
   }
   if (typeof auth !== 'object') {
-    throw new HotpathError('ERR_HOTPATH_DASHBOARD_AUTH', `${PKG}: auth must be an object or 'none', got ${JSON.stringify(auth)}. ${AUTH_HELP}`)
+    throw new HotpathError(
+      'ERR_HOTPATH_DASHBOARD_AUTH',
+      `${PKG}: auth must be an object or 'none', got ${JSON.stringify(auth)}. ${AUTH_HELP}`,
+    )
   }
   const keys = Object.keys(auth)
   const known = ['token', 'authorize']
@@ -113,7 +127,10 @@ function resolveAuth(auth: unknown): ResolvedAuth {
   const { token, authorize } = auth as { token?: unknown; authorize?: unknown }
   if ('authorize' in auth) {
     if (typeof authorize !== 'function') {
-      throw new HotpathError('ERR_HOTPATH_DASHBOARD_AUTH', `${PKG}: auth.authorize must be a function (req, action) => boolean | Promise<boolean>.`)
+      throw new HotpathError(
+        'ERR_HOTPATH_DASHBOARD_AUTH',
+        `${PKG}: auth.authorize must be a function (req, action) => boolean | Promise<boolean>.`,
+      )
     }
     return { kind: 'authorize', authorize: authorize as Authorize }
   }
@@ -141,7 +158,8 @@ const SOURCE_MEMBERS: Record<keyof DashboardSources, readonly string[]> = {
 
 function resolveSources(sources: DashboardSources | undefined): DashboardSources {
   if (sources === undefined) return {}
-  if (sources === null || typeof sources !== 'object') optionError(PKG, 'sources must be an object such as { cache, profiler }.')
+  if (sources === null || typeof sources !== 'object')
+    optionError(PKG, 'sources must be an object such as { cache, profiler }.')
   const names = Object.keys(SOURCE_MEMBERS) as Array<keyof DashboardSources>
   rejectUnknownOptions(`${PKG} sources`, sources, names)
   const out: Record<string, unknown> = {}
@@ -150,7 +168,10 @@ function resolveSources(sources: DashboardSources | undefined): DashboardSources
     if (source === undefined) continue
     for (const member of SOURCE_MEMBERS[name]) {
       if (typeof (source as Record<string, unknown> | null)?.[member] !== 'function') {
-        optionError(PKG, `sources.${name} has no ${member}() method; pass the instance returned by the @hotpath factory.`)
+        optionError(
+          PKG,
+          `sources.${name} has no ${member}() method; pass the instance returned by the @hotpath factory.`,
+        )
       }
     }
     out[name] = source
@@ -185,23 +206,33 @@ function resolvePolicy(
 ): LimitPolicy {
   rejectUnknownOptions(`${PKG} rateLimit.${name}`, policy, ['limit', 'window'])
   const limit = policy?.limit ?? defaults.limit
-  if (!Number.isInteger(limit) || limit < 1) optionError(PKG, `rateLimit.${name}.limit must be a positive integer, got ${limit}.`)
+  if (!Number.isInteger(limit) || limit < 1)
+    optionError(PKG, `rateLimit.${name}.limit must be a positive integer, got ${limit}.`)
   return { limit, windowMs: positiveDuration(policy?.window ?? defaults.window, `rateLimit.${name}.window`) }
 }
 
 function resolveSession(session: DashboardOptions['session']): Config['session'] {
   rejectUnknownOptions(`${PKG} session`, session, ['ttl', 'max', 'cookieName', 'cookiePath'])
   const max = session?.max ?? DEFAULTS.session.max
-  if (!Number.isInteger(max) || max < 1) optionError(PKG, `session.max must be a positive integer, got ${max}.`)
+  if (!Number.isInteger(max) || max < 1)
+    optionError(PKG, `session.max must be a positive integer, got ${max}.`)
   const cookieName = session?.cookieName ?? DEFAULTS.session.cookieName
   if (typeof cookieName !== 'string' || !/^[A-Za-z0-9_-]{1,64}$/.test(cookieName)) {
     optionError(PKG, 'session.cookieName must be 1-64 letters, digits, "_" or "-".')
   }
   const cookiePath = session?.cookiePath
   if (cookiePath !== undefined && !isCookiePath(cookiePath)) {
-    optionError(PKG, `session.cookiePath must be an absolute path such as '/performance', got ${JSON.stringify(cookiePath)}.`)
+    optionError(
+      PKG,
+      `session.cookiePath must be an absolute path such as '/performance', got ${JSON.stringify(cookiePath)}.`,
+    )
   }
-  return { ttlMs: positiveDuration(session?.ttl ?? DEFAULTS.session.ttl, 'session.ttl'), max, cookieName, cookiePath }
+  return {
+    ttlMs: positiveDuration(session?.ttl ?? DEFAULTS.session.ttl, 'session.ttl'),
+    max,
+    cookieName,
+    cookiePath,
+  }
 }
 
 /** RFC 6265 §4.1.1: a path-value is any CHAR except CTLs or ";". Kept stricter here. */
@@ -234,7 +265,8 @@ function resolveWindow(window: unknown): WindowName {
 
 function resolveOrigins(origins: readonly string[] | undefined): ReadonlySet<string> {
   if (origins === undefined) return new Set()
-  if (!Array.isArray(origins)) optionError(PKG, "allowedOrigins must be an array such as ['https://admin.example.com'].")
+  if (!Array.isArray(origins))
+    optionError(PKG, "allowedOrigins must be an array such as ['https://admin.example.com'].")
   const out = new Set<string>()
   for (const origin of origins) {
     let parsed: URL | undefined
@@ -244,7 +276,10 @@ function resolveOrigins(origins: readonly string[] | undefined): ReadonlySet<str
       parsed = undefined
     }
     if (!parsed || parsed.origin === 'null' || parsed.origin !== String(origin).replace(/\/$/, '')) {
-      optionError(PKG, `allowedOrigins entries must be origins such as 'https://admin.example.com', got ${JSON.stringify(origin)}.`)
+      optionError(
+        PKG,
+        `allowedOrigins entries must be origins such as 'https://admin.example.com', got ${JSON.stringify(origin)}.`,
+      )
     }
     out.add(parsed.origin)
   }

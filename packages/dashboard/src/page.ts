@@ -15,7 +15,6 @@ export interface Assets {
   readonly dashboard: Asset
   readonly signIn: Asset
   readonly signInFailed: Asset
-  readonly forbidden: Asset
   readonly script: Asset
   readonly style: Asset
 }
@@ -42,7 +41,6 @@ export function loadAssets(dir: string = ASSETS_DIR): Assets {
     dashboard: { type: HTML, body: Buffer.from(read('index.html')) },
     signIn: { type: HTML, body: Buffer.from(signIn.replace('<!--alert-->', '')) },
     signInFailed: { type: HTML, body: Buffer.from(signIn.replace('<!--alert-->', FAILED)) },
-    forbidden: { type: HTML, body: Buffer.from(read('forbidden.html')) },
     script: { type: 'text/javascript; charset=utf-8', body: Buffer.from(read('app.js')) },
     style: { type: 'text/css; charset=utf-8', body: Buffer.from(read('app.css')) },
   }

@@ -1,5 +1,5 @@
-import { WINDOWS } from '@hotpath/core'
 import type { WindowName } from '@hotpath/core'
+import { WINDOWS } from '@hotpath/core'
 import type { Request } from 'express'
 
 export const MAX_LIMIT = 100
@@ -11,7 +11,8 @@ export type Parsed<T> = { ok: true; value: T } | { ok: false; message: string }
 export function windowParam(req: Request, fallback: WindowName): Parsed<WindowName> {
   const raw = single(req, 'window')
   if (raw === undefined) return { ok: true, value: fallback }
-  if (typeof raw === 'string' && WINDOWS.includes(raw as WindowName)) return { ok: true, value: raw as WindowName }
+  if (typeof raw === 'string' && WINDOWS.includes(raw as WindowName))
+    return { ok: true, value: raw as WindowName }
   return { ok: false, message: `window must be one of ${WINDOWS.join(', ')}` }
 }
 

@@ -67,8 +67,14 @@ function collect(sources: Sources, window: WindowName, log: OnceLogger, limit = 
     try {
       return fn()
     } catch (err) {
-      log.errorOnce(`ERR_HOTPATH_DASHBOARD_SOURCE_${source}`, `@hotpath/dashboard: ${source} failed; its section is empty.`, err)
-      errors.push({ source, message: err instanceof Error ? err.message : String(err) })
+      log.errorOnce(
+        `ERR_HOTPATH_DASHBOARD_SOURCE_${source}`,
+        `@hotpath/dashboard: ${source} failed; its section is empty.`,
+        err,
+      )
+      if (!errors.some((e) => e.source === source)) {
+        errors.push({ source, message: err instanceof Error ? err.message : String(err) })
+      }
       return undefined
     }
   }
@@ -83,7 +89,10 @@ function collect(sources: Sources, window: WindowName, log: OnceLogger, limit = 
     rateLimit: rateLimit && read('rateLimit', () => rateLimit.stats()),
   }
   const fromProfiler = (profiler && read('profiler', () => profiler.insights())) ?? []
-  const slowest = profiler && limit > 0 ? read('profiler', () => profiler.slowest(limit, window).slice(0, limit)) : undefined
+  const slowest =
+    profiler && limit > 0
+      ? read('profiler', () => profiler.slowest(limit, window).slice(0, limit))
+      : undefined
   return { snapshot, fromProfiler, slowest, errors }
 }
 
@@ -111,6 +120,7 @@ export function dashboardHandler(sources: Sources, config: Config, log: OnceLogg
       status: statusOf(insights),
       window: window.value,
       pollMs: config.pollMs,
+      auth: config.auth.kind,
       sources: {
         cache: sources.cache !== undefined,
         compression: sources.compression !== undefined,
@@ -133,11 +143,17 @@ export function metricsHandler(config: Config): RequestHandler {
   const { registry } = config
   return guarded(async (_req, res) => {
     if (!registry) {
-      res.status(404).json({ schema: SCHEMA, error: 'not_found', message: 'No prom-client registry was passed as options.registry.' })
+      res.status(404).json({
+        schema: SCHEMA,
+        error: 'not_found',
+        message: 'No prom-client registry was passed as options.registry.',
+      })
       return
     }
-    const text = await registry.metrics()
+    const body = Buffer.from(await registry.metrics())
+    // res.end, not res.send: Express 4 would reorder the media type's parameters.
     res.setHeader('Content-Type', registry.contentType)
-    res.send(text)
+    res.setHeader('Content-Length', String(body.length))
+    res.end(body)
   })
 }

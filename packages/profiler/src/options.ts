@@ -4,9 +4,7 @@ import type { MetricsRegistry, ProfilerOptions } from './types'
 const PKG = '@hotpath/profiler'
 
 /** Prometheus' conventional HTTP latency buckets, in seconds. */
-export const DEFAULT_BUCKETS: readonly number[] = [
-  0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
-]
+export const DEFAULT_BUCKETS: readonly number[] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
 
 const DEFAULTS = {
   slowThreshold: '500ms' as number | string,

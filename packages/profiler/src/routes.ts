@@ -1,22 +1,13 @@
 import { routeOf, UNMATCHED } from '@hotpath/core'
 import type { Request } from 'express'
-import { Series } from './series'
+import { type HistogramPool, Series } from './series'
 import type { Outcome } from './types'
 
 /** The label every route beyond `maxRoutes` is folded into. */
 export const OTHER_ROUTE = 'other'
 
 export const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'OTHER'] as const
-const METHOD_INDEX: Readonly<Record<string, number>> = Object.freeze({
-  __proto__: null,
-  GET: 0,
-  HEAD: 1,
-  POST: 2,
-  PUT: 3,
-  PATCH: 4,
-  DELETE: 5,
-  OPTIONS: 6,
-} as Record<string, number>)
+const METHOD_INDEX: ReadonlyMap<string, number> = new Map(METHODS.slice(0, 7).map((m, i) => [m, i]))
 const OTHER_METHOD = 7
 export const STATUS_CLASSES = ['1xx', '2xx', '3xx', '4xx', '5xx'] as const
 
@@ -29,20 +20,28 @@ export class RouteRecord {
   /** Queries run by this route's requests, for queries-per-request. */
   queries = 0
   requests = 0
+  slow = 0
+  nPlusOne = 0
 
   constructor(label: string) {
     this.label = label
   }
 
   /** The series of one request; `slot` is the current interval, `bounds` the Prometheus buckets. */
-  seriesFor(method: string, status: number, slot: number, bounds: Float64Array | null): Series {
-    const m = METHOD_INDEX[method] ?? OTHER_METHOD
+  seriesFor(
+    method: string,
+    status: number,
+    slot: number,
+    bounds: Float64Array | null,
+    pool: HistogramPool,
+  ): Series {
+    const m = METHOD_INDEX.get(method) ?? OTHER_METHOD
     let c = (status / 100) | 0
     c = c < 1 ? 4 : c > 5 ? 4 : c - 1
     const i = m * STATUS_CLASSES.length + c
     const existing = this.series[i]
     if (existing !== undefined) return existing
-    const created = new Series(METHODS[m] as string, STATUS_CLASSES[c] as string, slot, bounds)
+    const created = new Series(METHODS[m] as string, STATUS_CLASSES[c] as string, slot, bounds, pool)
     this.series[i] = created
     return created
   }

@@ -18,6 +18,8 @@ export interface MetricsRegistry {
   registerMetric(metric: unknown): void
   removeSingleMetric?(name: string): void
   getSingleMetric?(name: string): unknown
+  /** The Prometheus text exposition (prom-client's `Registry#metrics`). */
+  metrics?(): Promise<string>
 }
 
 export interface ProfilerOptions {

@@ -37,7 +37,8 @@ export const fixedWindow: Step = (state, policy, cost, now) => {
   const start = now - (now % windowMs)
   const count = state !== undefined && state.a === start ? state.b : 0
   const resetMs = start + windowMs - now
-  if (count + cost > limit) return { decision: decision(false, limit - count, resetMs, resetMs), write: undefined }
+  if (count + cost > limit)
+    return { decision: decision(false, limit - count, resetMs, resetMs), write: undefined }
   const write = cost === 0 ? undefined : { a: start, b: count + cost, c: 0, expiresAt: start + windowMs }
   return { decision: decision(true, limit - count - cost, resetMs, 0), write }
 }
@@ -65,17 +66,29 @@ export const slidingWindow: Step = (state, policy, cost, now) => {
   const resetMs = w - elapsed
   if (used + cost * w > limit * w) {
     return {
-      decision: decision(false, Math.floor((limit * w - used) / w), resetMs, slidingRetry(policy, current, previous, cost, elapsed)),
+      decision: decision(
+        false,
+        Math.floor((limit * w - used) / w),
+        resetMs,
+        slidingRetry(policy, current, previous, cost, elapsed),
+      ),
       write: undefined,
     }
   }
   const remaining = Math.floor((limit * w - used - cost * w) / w)
-  const write = cost === 0 ? undefined : { a: start, b: current + cost, c: previous, expiresAt: start + 2 * w }
+  const write =
+    cost === 0 ? undefined : { a: start, b: current + cost, c: previous, expiresAt: start + 2 * w }
   return { decision: decision(true, remaining, resetMs, 0), write }
 }
 
 /** Milliseconds until `previous`'s weight has decayed enough for `cost` more units. */
-function slidingRetry(policy: Policy, current: number, previous: number, cost: number, elapsed: number): number {
+function slidingRetry(
+  policy: Policy,
+  current: number,
+  previous: number,
+  cost: number,
+  elapsed: number,
+): number {
   const { limit, windowMs: w } = policy
   const room = limit - current - cost
   if (room >= 0 && previous > 0) return Math.max(1, w - Math.floor((room * w) / previous) - elapsed)
@@ -101,7 +114,10 @@ export const tokenBucket: Step = (state, policy, cost, now) => {
   const need = cost * w
   if (tokens < need) {
     const resetMs = Math.ceil((capacity - tokens) / limit)
-    return { decision: decision(false, Math.floor(tokens / w), resetMs, Math.ceil((need - tokens) / limit)), write: undefined }
+    return {
+      decision: decision(false, Math.floor(tokens / w), resetMs, Math.ceil((need - tokens) / limit)),
+      write: undefined,
+    }
   }
   tokens -= need
   const resetMs = Math.ceil((capacity - tokens) / limit)
@@ -122,7 +138,12 @@ export const gcra: Step = (state, policy, cost, now) => {
   if (next - now > tolerance + GCRA_EPSILON) {
     const remaining = Math.floor((tolerance - (tat - now)) / interval + GCRA_EPSILON)
     return {
-      decision: decision(false, remaining, Math.ceil(tat - now), Math.max(1, Math.ceil(next - tolerance - now - GCRA_EPSILON))),
+      decision: decision(
+        false,
+        remaining,
+        Math.ceil(tat - now),
+        Math.max(1, Math.ceil(next - tolerance - now - GCRA_EPSILON)),
+      ),
       write: undefined,
     }
   }

@@ -10,9 +10,12 @@ import type { Decision, HeadersMode, Policy } from './types'
  * - `legacy`: `X-RateLimit-Limit` / `-Remaining` / `-Reset` (epoch seconds, as GitHub and
  *   express-rate-limit send it); with several layers, the most restrictive one is shown.
  */
-export interface HeaderWriter {
-  (res: Response, policy: Policy, decision: Decision, policyField: string | undefined): void
-}
+export type HeaderWriter = (
+  res: Response,
+  policy: Policy,
+  decision: Decision,
+  policyField: string | undefined,
+) => void
 
 /** `RateLimit-Policy` item for a policy (computed once when the policy is static). */
 export function policyItem(name: string, policy: Policy): string {
@@ -29,7 +32,11 @@ function append(res: Response, field: string, item: string): void {
   res.setHeader(field, existing === undefined ? item : `${String(existing)}, ${item}`)
 }
 
-export function createHeaderWriter(mode: HeadersMode, name: string, now: () => number): HeaderWriter | undefined {
+export function createHeaderWriter(
+  mode: HeadersMode,
+  name: string,
+  now: () => number,
+): HeaderWriter | undefined {
   if (mode === false) return undefined
   const draft = mode === 'draft' || mode === 'both'
   const legacy = mode === 'legacy' || mode === 'both'

@@ -32,7 +32,9 @@ local reset = start + w - now
 if count + cost > limit then return {0, limit - count, reset, reset} end
 if cost > 0 then
   redis.call('HSET', KEYS[1], 'a', start, 'b', count + cost)
-  redis.call('PEXPIRE', KEYS[1], reset)
+  -- A whole window rather than \`reset\`: the record names its window, so a longer life is
+  -- harmless, and a caller-supplied clock a little behind the server's cannot drop it early.
+  redis.call('PEXPIRE', KEYS[1], w)
 end
 return {1, limit - count - cost, reset, 0}
 `

@@ -1,5 +1,4 @@
-import { didYouMean, type Dynamic, optionError, parseDuration, rejectUnknownOptions } from '@hotpath/core'
-import type { Request, Response } from 'express'
+import { type Dynamic, didYouMean, optionError, parseDuration, rejectUnknownOptions } from '@hotpath/core'
 import type {
   Algorithm,
   HeadersMode,
@@ -74,10 +73,17 @@ export interface LayerConfig {
   readonly staticCost: number | undefined
 }
 
-export function layerConfig(options: Readonly<RouteOptions>, base: LayerConfig | undefined, name: string): LayerConfig {
+export function layerConfig(
+  options: Readonly<RouteOptions>,
+  base: LayerConfig | undefined,
+  name: string,
+): LayerConfig {
   const algorithm = options.algorithm ?? base?.algorithm ?? DEFAULTS.algorithm
   if (!ALGORITHMS.includes(algorithm)) {
-    optionError(PKG, `algorithm must be one of ${ALGORITHMS.join(', ')}.${didYouMean(String(algorithm), ALGORITHMS)}`)
+    optionError(
+      PKG,
+      `algorithm must be one of ${ALGORITHMS.join(', ')}.${didYouMean(String(algorithm), ALGORITHMS)}`,
+    )
   }
   const limit = options.limit ?? base?.limit ?? DEFAULTS.limit
   const window = options.window ?? base?.window ?? DEFAULTS.window
@@ -165,18 +171,28 @@ export function checkCount(value: unknown, what: string, min: number): void {
 }
 
 function checkFunction(value: unknown, what: string, shape: string): void {
-  if (value !== undefined && typeof value !== 'function') optionError(PKG, `${what} must be a function ${shape}.`)
+  if (value !== undefined && typeof value !== 'function')
+    optionError(PKG, `${what} must be a function ${shape}.`)
 }
 
 export function checkTopLevel(options: Readonly<RateLimitOptions>): void {
   rejectUnknownOptions(PKG, options, KNOWN_OPTIONS)
   const failure = options.onStoreError ?? DEFAULTS.onStoreError
   if (!FAILURE_MODES.includes(failure)) {
-    optionError(PKG, `onStoreError must be 'open', 'closed' or 'memory'.${didYouMean(String(failure), FAILURE_MODES)}`)
+    optionError(
+      PKG,
+      `onStoreError must be 'open', 'closed' or 'memory'.${didYouMean(String(failure), FAILURE_MODES)}`,
+    )
   }
   const store = options.store as { consume?: unknown } | undefined
-  if (store !== undefined && (typeof store !== 'object' || store === null || typeof store.consume !== 'function')) {
-    optionError(PKG, 'store must be a MemoryStore, a RedisStore or an object with consume(key, policy, cost).')
+  if (
+    store !== undefined &&
+    (typeof store !== 'object' || store === null || typeof store.consume !== 'function')
+  ) {
+    optionError(
+      PKG,
+      'store must be a MemoryStore, a RedisStore or an object with consume(key, policy, cost).',
+    )
   }
   checkFunction(options.now, 'now', '() => milliseconds')
   const registry = options.registry as { registerMetric?: unknown } | undefined
@@ -184,6 +200,3 @@ export function checkTopLevel(options: Readonly<RateLimitOptions>): void {
     optionError(PKG, 'registry must be a prom-client Registry (new Registry()).')
   }
 }
-
-/** The request-time variant of `optionError`, for values computed by user functions. */
-export type { Request, Response }

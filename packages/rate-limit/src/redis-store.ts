@@ -81,7 +81,8 @@ export class RedisStore implements Store {
     const host = this.client as unknown as Record<string, ScriptFn>
     const bind = (name: string): ScriptFn => {
       const fn = host[name]
-      if (typeof fn !== 'function') optionError(PKG, 'the client does not support defineCommand (use ioredis 5).')
+      if (typeof fn !== 'function')
+        optionError(PKG, 'the client does not support defineCommand (use ioredis 5).')
       return fn.bind(this.client)
     }
     this.scripts = {
@@ -105,7 +106,10 @@ export class RedisStore implements Store {
   consume(key: string, policy: Policy, cost: number): Promise<Decision> {
     if (!this.breaker.allow()) {
       return Promise.reject(
-        new HotpathError('ERR_HOTPATH_CIRCUIT_OPEN', 'rate-limit Redis store: circuit open after repeated failures'),
+        new HotpathError(
+          'ERR_HOTPATH_CIRCUIT_OPEN',
+          'rate-limit Redis store: circuit open after repeated failures',
+        ),
       )
     }
     const call = this.scripts[policy.algorithm](
@@ -162,6 +166,8 @@ function connect(url: string, commandTimeout: number): RedisClientLike {
     commandTimeout,
     enableOfflineQueue: false,
     maxRetriesPerRequest: 1,
+    // Reconnect promptly after an outage (ioredis' default backs off to 2 s).
+    retryStrategy: (times: number) => Math.min(times * 50, 500),
   }) as RedisClientLike & { on(event: string, fn: (error: unknown) => void): void }
   // Connection errors surface through the commands (and the failure policy); without a
   // listener ioredis would print every reconnect attempt.

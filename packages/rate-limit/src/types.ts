@@ -98,5 +98,16 @@ export interface RateLimitOptions {
 /** Options of `limiter.route()`: the policy fields plus the response fields. */
 export type RouteOptions = Pick<
   RateLimitOptions,
-  'algorithm' | 'limit' | 'window' | 'burst' | 'cost' | 'key' | 'skip' | 'headers' | 'statusCode' | 'message' | 'handler' | 'name'
+  | 'algorithm'
+  | 'limit'
+  | 'window'
+  | 'burst'
+  | 'cost'
+  | 'key'
+  | 'skip'
+  | 'headers'
+  | 'statusCode'
+  | 'message'
+  | 'handler'
+  | 'name'
 >

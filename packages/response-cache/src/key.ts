@@ -9,7 +9,8 @@ type TrustFn = (address: string | undefined, hop: number) => boolean
  * middleware and `front()` use this function, so their keys are identical.
  */
 export function hostOf(req: IncomingMessage, trust: TrustFn | undefined): string {
-  const forwarded = req.headers['x-forwarded-host']
+  const raw = req.headers['x-forwarded-host']
+  const forwarded = Array.isArray(raw) ? raw[0] : raw
   let host: string | undefined
   if (forwarded && trust?.(req.socket?.remoteAddress, 0)) {
     const comma = forwarded.indexOf(',')
@@ -38,7 +39,11 @@ export function primaryKey(host: string, url: string, parts: readonly string[] |
  * RFC 9111 §4.1: the secondary key holds the values of the request headers the stored
  * response varies on, normalised (whitespace collapsed) so equivalent requests share it.
  */
-export function secondaryKey(primary: string, fields: readonly string[], headers: IncomingHttpHeaders): string {
+export function secondaryKey(
+  primary: string,
+  fields: readonly string[],
+  headers: IncomingHttpHeaders,
+): string {
   let text = ''
   for (const field of fields) {
     const value = headers[field]

@@ -101,7 +101,10 @@ function duration(value: Dynamic<number | string>, what: string): Resolver<numbe
 
 function headerList(value: unknown, where: string): string[] {
   if (value === undefined) return []
-  if (!Array.isArray(value) || value.some((v) => typeof v !== 'string' || !/^[!#$%&'*+.^_`|~0-9a-z-]+$/i.test(v))) {
+  if (
+    !Array.isArray(value) ||
+    value.some((v) => typeof v !== 'string' || !/^[!#$%&'*+.^_`|~0-9a-z-]+$/i.test(v))
+  ) {
     optionError(PKG, `${where} must be an array of request header names, e.g. ['accept-language'].`)
   }
   return value.map((v: string) => v.toLowerCase())
@@ -117,10 +120,14 @@ export function routeConfig(options: RouteOptions, parent: RouteConfig | null, w
   if (o.key !== undefined && typeof o.key !== 'function') {
     optionError(PKG, `${where}.key must be a function (req) => string | string[].`)
   }
-  if (o.statuses !== undefined && (!Array.isArray(o.statuses) || o.statuses.some((s) => !Number.isInteger(s)))) {
+  if (
+    o.statuses !== undefined &&
+    (!Array.isArray(o.statuses) || o.statuses.some((s) => !Number.isInteger(s)))
+  ) {
     optionError(PKG, `${where}.statuses must be an array of status codes, e.g. [200, 404].`)
   }
-  if (o.statuses?.includes(206)) optionError(PKG, `${where}.statuses: 206 partial content is never stored; remove it.`)
+  if (o.statuses?.includes(206))
+    optionError(PKG, `${where}.statuses: 206 partial content is never stored; remove it.`)
   return {
     ttl: o.ttl === undefined && parent ? parent.ttl : duration(o.ttl ?? DEFAULTS.ttl, `${where}.ttl`),
     swr:
@@ -168,10 +175,15 @@ export function resolveOptions(input: Readonly<ResponseCacheOptions> = {}): Conf
   }
   const encodings = variants === false ? [] : [...(variants.encodings ?? DEFAULTS.encodings)]
   for (const e of encodings) {
-    if (e !== 'br' && e !== 'gzip') optionError(PKG, `variants.encodings: "${e}" is not supported; use 'br' and/or 'gzip'.`)
+    if (e !== 'br' && e !== 'gzip')
+      optionError(PKG, `variants.encodings: "${e}" is not supported; use 'br' and/or 'gzip'.`)
   }
   const store = options.store ?? new MemoryStore()
-  if (typeof store.get !== 'function' || typeof store.set !== 'function' || typeof store.deleteTag !== 'function') {
+  if (
+    typeof store.get !== 'function' ||
+    typeof store.set !== 'function' ||
+    typeof store.deleteTag !== 'function'
+  ) {
     optionError(PKG, 'store must be a MemoryStore, a RedisStore or an object with the CacheStore methods.')
   }
   if (options.onError !== undefined && typeof options.onError !== 'function') {
@@ -186,7 +198,9 @@ export function resolveOptions(input: Readonly<ResponseCacheOptions> = {}): Conf
     cacheName: headers.cacheName ?? DEFAULTS.cacheName,
     encodings,
     variantMinBytes:
-      variants === false ? 0 : parseBytes(variants.minBytes ?? DEFAULTS.variantMinBytes, `${PKG}: variants.minBytes`),
+      variants === false
+        ? 0
+        : parseBytes(variants.minBytes ?? DEFAULTS.variantMinBytes, `${PKG}: variants.minBytes`),
     coalesce: options.coalesce ?? DEFAULTS.coalesce,
     lockTtl: parseDuration(options.lockTtl ?? DEFAULTS.lockTtl, `${PKG}: lockTtl`),
     onError: options.onError,
@@ -195,6 +209,10 @@ export function resolveOptions(input: Readonly<ResponseCacheOptions> = {}): Conf
 }
 
 /** Resolves a duration option for one request (ms). */
-export function msOf(value: Resolver<number> | number, req: Request, res: Response): number | Promise<number> {
+export function msOf(
+  value: Resolver<number> | number,
+  req: Request,
+  res: Response,
+): number | Promise<number> {
   return typeof value === 'number' ? value : value(req, res)
 }

@@ -1,5 +1,5 @@
-import type { Dynamic, Logger, Matcher } from '@hotpath/core'
-import type { Request, Response } from 'express'
+import type { CacheInvalidation, CacheSource, CacheStats, Dynamic, Logger, Matcher } from '@hotpath/core'
+import type { Request, RequestHandler, Response } from 'express'
 
 /** A request header value or list, as Node keeps it. */
 export type HeaderValue = string | string[]
@@ -27,6 +27,8 @@ export interface CacheEntry {
   readonly route: string
   /** Whether the entry may be served by `front()` (its key has no custom parts). */
   readonly front: boolean
+  /** Whether gzip/br variants are still to be made for it (on its first hit). */
+  readonly compress: boolean
 }
 
 /** Stored at the primary key of a response that `Vary`s: the request headers of its secondary key. */
@@ -48,6 +50,8 @@ export type MaybePromise<T> = T | Promise<T>
 export interface CacheStore {
   /** `memory`, `redis`, … — reported in stats. */
   readonly kind: string
+  /** `true` when several processes share it (Redis): misses then take a cross-instance lock. */
+  readonly shared: boolean
   get(key: string): MaybePromise<StoredValue | undefined>
   /** Stores `value` for `ttlMs` and adds `key` to every tag in `tags`. */
   set(key: string, value: StoredValue, ttlMs: number, tags: readonly string[]): MaybePromise<void>
@@ -113,4 +117,28 @@ export interface ResponseCacheOptions extends RouteOptions {
   logger?: Logger
   /** Clock, for tests. Default `Date.now`. */
   now?: () => number
+}
+
+/** What `front()` wraps: the Express app, or any `http` request listener. */
+export type FrontApp = ((
+  req: import('node:http').IncomingMessage,
+  res: import('node:http').ServerResponse,
+) => void) & {
+  get?: (setting: string) => unknown
+}
+
+/** The middleware instance: a named Express handler with its members. */
+export interface ResponseCache extends RequestHandler, CacheSource {
+  /** Per-route middleware with its own options over the instance's. */
+  route(options?: RouteOptions): RequestHandler
+  /** Removes entries by tag, by URL (`key`: path and query) or by path prefix; resolves how many. */
+  invalidate(target: CacheInvalidation): Promise<number>
+  clear(): Promise<void>
+  stats(): CacheStats & { store: string; variantsBuilt: number }
+  resetStats(): void
+  /** A plain `http` listener that answers fresh memory-store hits before `app` runs. */
+  front(
+    app: FrontApp,
+  ): (req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse) => void
+  close(): Promise<void>
 }

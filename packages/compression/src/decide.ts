@@ -1,0 +1,84 @@
+import type { ServerResponse } from 'node:http'
+import zlib from 'node:zlib'
+import { appendVary, type OnceLogger } from '@hotpath/core'
+import type { Request, Response } from 'express'
+import { createTypeCheck, hasNoTransform, isAlreadyEncoded, isUntouchableStatus } from './headers'
+import { createNegotiator } from './negotiate'
+import type { Config } from './options'
+import type { Encoding, SkipReason } from './types'
+
+export type Outcome = Encoding | SkipReason
+
+export function isEncoding(outcome: Outcome): outcome is Encoding {
+  return outcome === 'gzip' || outcome === 'br' || outcome === 'deflate'
+}
+
+export interface Decider {
+  /** What to do with this response; sets `Vary` when the response could have been compressed. */
+  classify(req: Request, res: ServerResponse, length: number | undefined): Outcome
+  /** Large, compressible, yet sent as is: the dashboard's "served uncompressed" finding. */
+  missedSaving(reason: SkipReason, res: ServerResponse): boolean
+  /** One synchronous zlib call over a whole body (the small-body fast path). */
+  compressSync(encoding: Encoding, chunk: unknown, enc: unknown): Buffer
+}
+
+export function createDecider(config: Readonly<Config>, log: OnceLogger): Decider {
+  const negotiateEncoding = createNegotiator(config.encodings)
+  const isCompressibleType = createTypeCheck()
+  const { threshold, filter: userFilter } = config
+  const gzipOptions: zlib.ZlibOptions = { level: config.level }
+  const brotliOptions: zlib.BrotliOptions = {
+    params: { [zlib.constants.BROTLI_PARAM_QUALITY]: config.brotliQuality },
+  }
+
+  /** Runs the user's filter; a throwing filter means "do not compress", logged once. */
+  const passesUserFilter = (req: Request, res: ServerResponse): boolean => {
+    try {
+      return (userFilter as NonNullable<typeof userFilter>)(req, res as Response) === true
+    } catch (err) {
+      log.errorOnce(
+        'ERR_HOTPATH_COMPRESSION_FILTER',
+        'the compression filter threw; the response was sent uncompressed. Make filter(req, res) return a boolean.',
+        err,
+      )
+      return false
+    }
+  }
+
+  return {
+    classify(req, res, length) {
+      // Cheapest and most final first; nothing is touched before the type is known to qualify.
+      if (isAlreadyEncoded(res)) return 'already-encoded'
+      if (isUntouchableStatus(res)) return 'head-or-status'
+      if (hasNoTransform(res)) return 'no-transform'
+      const typeOk = isCompressibleType(res.getHeader('Content-Type'))
+      if (userFilter === undefined ? !typeOk : !passesUserFilter(req, res)) {
+        return typeOk ? 'filtered' : 'not-compressible'
+      }
+      // RFC 9110 §12.5.5: the representation depends on Accept-Encoding from here on, even
+      // when this particular body is small or the client takes identity.
+      appendVary(res, 'Accept-Encoding')
+      if (req.method === 'HEAD') return 'head-or-status'
+      if (length !== undefined && length < threshold) return 'below-threshold'
+      const header = req.headers['accept-encoding']
+      return negotiateEncoding(typeof header === 'string' ? header : undefined) ?? 'identity'
+    },
+
+    missedSaving(reason, res) {
+      return (
+        (reason === 'identity' || reason === 'no-transform' || reason === 'filtered') &&
+        isCompressibleType(res.getHeader('Content-Type'))
+      )
+    },
+
+    compressSync(encoding, chunk, enc) {
+      const input =
+        typeof chunk === 'string' && typeof enc === 'string' && enc !== 'utf8' && enc !== 'utf-8'
+          ? Buffer.from(chunk, enc as BufferEncoding)
+          : (chunk as string | Buffer)
+      if (encoding === 'gzip') return zlib.gzipSync(input, gzipOptions)
+      if (encoding === 'br') return zlib.brotliCompressSync(input, brotliOptions)
+      return zlib.deflateSync(input, gzipOptions)
+    },
+  }
+}

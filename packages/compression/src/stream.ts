@@ -1,0 +1,152 @@
+import type { ServerResponse } from 'node:http'
+import zlib from 'node:zlib'
+import { routeOf } from '@hotpath/core'
+import compressionPackage from 'compression'
+import type { Request, Response } from 'express'
+import { chunkLength, type Fn, isEventStream, methodsOf, weakenETag } from './headers'
+import type { Config } from './options'
+import type { Recorder } from './stats'
+import type { Encoding } from './types'
+
+/** The part of the per-request state the streaming path needs (see `State` in middleware.ts). */
+export interface BaseState {
+  readonly req: Request
+  readonly write: Fn
+  readonly end: Fn
+  readonly writeHead: Fn
+}
+
+/** A compressed stream's counters: lengths only, bodies are never copied. */
+interface StreamState {
+  readonly base: BaseState
+  readonly encoding: Encoding
+  readonly flushEach: boolean
+  bytesIn: number
+  bytesOut: number
+  inputEndedAt: number
+  finished: boolean
+  upperWrite: Fn
+  upperEnd: Fn
+}
+
+type Res = ServerResponse & Record<symbol, StreamState | undefined>
+
+export interface Streamer {
+  /** Hands `res` to the `compression` package for `encoding`, with counting on both sides of it. */
+  install(res: ServerResponse, base: BaseState, encoding: Encoding): void
+}
+
+function noop(): void {}
+
+/**
+ * The streaming path: the `compression` package does negotiation-free streaming here (it is
+ * given a request that accepts exactly the coding already chosen), handles backpressure
+ * (`drain`), `res.flush()`, and destroys the zlib stream when the response closes early.
+ * Around it sit two thin layers: one above counts bytes in, one below counts bytes out.
+ */
+export function createStreamer(config: Readonly<Config>, recorder: Recorder): Streamer {
+  const kStream = Symbol('hotpath.compression.stream')
+  const delegate = compressionPackage({
+    threshold: 0,
+    filter: () => true,
+    level: config.level,
+    brotli: { params: { [zlib.constants.BROTLI_PARAM_QUALITY]: config.brotliQuality } },
+  })
+  // compression reads only `method` and `headers['accept-encoding']` from the request.
+  const requests = new Map<Encoding, Request>(
+    config.encodings.map((e) => [
+      e,
+      { method: 'GET', headers: { 'accept-encoding': e } } as unknown as Request,
+    ]),
+  )
+
+  function upperWrite(this: ServerResponse, chunk?: unknown, enc?: unknown, cb?: unknown): unknown {
+    const s = (this as Res)[kStream] as StreamState
+    if (typeof enc === 'function') {
+      cb = enc
+      enc = undefined
+    }
+    s.bytesIn += chunkLength(chunk, enc)
+    const ok = s.upperWrite.call(this, chunk, enc)
+    // Server-sent events must reach the client one by one, not when zlib's buffer fills.
+    if (s.flushEach) methodsOf(this).flush?.()
+    // compression drops write callbacks; call it once the chunk is queued.
+    if (typeof cb === 'function') process.nextTick(cb as () => void)
+    return ok
+  }
+
+  function upperEnd(this: ServerResponse, chunk?: unknown, enc?: unknown, cb?: unknown): unknown {
+    const s = (this as Res)[kStream] as StreamState
+    if (typeof chunk === 'function') {
+      cb = chunk
+      chunk = undefined
+    } else if (typeof enc === 'function') {
+      cb = enc
+      enc = undefined
+    }
+    if (s.inputEndedAt === 0) {
+      s.bytesIn += chunkLength(chunk, enc)
+      s.inputEndedAt = performance.now()
+    }
+    if (typeof cb === 'function') this.once('finish', cb as () => void)
+    if (chunk === undefined || chunk === null) s.upperEnd.call(this)
+    else s.upperEnd.call(this, chunk, enc)
+    return this
+  }
+
+  function lowerWrite(this: ServerResponse, chunk?: unknown, enc?: unknown, cb?: unknown): unknown {
+    const s = (this as Res)[kStream] as StreamState
+    s.bytesOut += chunkLength(chunk, enc)
+    return s.base.write.call(this, chunk, enc, cb)
+  }
+
+  function lowerEnd(this: ServerResponse, chunk?: unknown, enc?: unknown, cb?: unknown): unknown {
+    const s = (this as Res)[kStream] as StreamState
+    s.bytesOut += chunkLength(chunk, enc)
+    if (!s.finished) {
+      s.finished = true
+      // compression falls back to identity when the client left before the stream existed.
+      if (this.getHeader('Content-Encoding') === s.encoding) {
+        const ms = s.inputEndedAt === 0 ? 0 : performance.now() - s.inputEndedAt
+        recorder.compressed(s.encoding, routeOf(s.base.req), s.bytesIn, s.bytesOut, ms)
+      }
+    }
+    return s.base.end.call(this, chunk, enc, cb)
+  }
+
+  function onClose(this: ServerResponse): void {
+    const s = (this as Res)[kStream] as StreamState
+    if (!s.finished) {
+      s.finished = true
+      recorder.aborted()
+    }
+  }
+
+  return {
+    install(res, base, encoding) {
+      const r = res as Res
+      weakenETag(r)
+      const s: StreamState = {
+        base,
+        encoding,
+        flushEach: config.flushEventStream && isEventStream(r),
+        bytesIn: 0,
+        bytesOut: 0,
+        inputEndedAt: 0,
+        finished: false,
+        upperWrite: base.write,
+        upperEnd: base.end,
+      }
+      r[kStream] = s
+      methodsOf(r).write = lowerWrite
+      methodsOf(r).end = lowerEnd
+      methodsOf(r).writeHead = base.writeHead
+      r.once('close', onClose)
+      delegate(requests.get(encoding) as Request, r as unknown as Response, noop)
+      s.upperWrite = methodsOf(r).write
+      s.upperEnd = methodsOf(r).end
+      methodsOf(r).write = upperWrite
+      methodsOf(r).end = upperEnd
+    },
+  }
+}

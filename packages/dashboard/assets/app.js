@@ -1,0 +1,334 @@
+// hotpath dashboard page. Served from <mount>/assets/app.js; every URL here is relative so
+// any mount path and proxy prefix work. Data only ever reaches the DOM through textContent
+// and numeric SVG attributes: a route label such as "<script>" is shown, never parsed.
+;(() => {
+  'use strict'
+
+  const SVG = 'http://www.w3.org/2000/svg'
+  const HISTORY = 60
+  const history = { rps: [], p50: [], p95: [], p99: [], hit: [] }
+  const $ = (id) => document.getElementById(id)
+  let timer = 0
+  let pollMs = 2000
+  let windowName = ''
+  let inflight = false
+
+  const fmt = {
+    num(n) {
+      if (typeof n !== 'number' || !Number.isFinite(n)) return '–'
+      return n >= 1000 ? Math.round(n).toLocaleString('en') : String(Math.round(n * 100) / 100)
+    },
+    ms(n) {
+      if (typeof n !== 'number' || !Number.isFinite(n)) return '–'
+      return n >= 100 ? `${Math.round(n)} ms` : `${Math.round(n * 10) / 10} ms`
+    },
+    pct(r) {
+      if (typeof r !== 'number' || !Number.isFinite(r)) return '–'
+      return `${Math.round(r * 1000) / 10}%`
+    },
+    bytes(n) {
+      if (typeof n !== 'number' || !Number.isFinite(n)) return '–'
+      const units = ['B', 'KB', 'MB', 'GB', 'TB']
+      let i = 0
+      while (n >= 1024 && i < units.length - 1) {
+        n /= 1024
+        i++
+      }
+      return `${i === 0 ? n : Math.round(n * 10) / 10} ${units[i]}`
+    },
+  }
+
+  function setText(id, text) {
+    const el = $(id)
+    if (el && el.textContent !== text) el.textContent = text
+  }
+
+  function clear(el) {
+    while (el.firstChild) el.removeChild(el.firstChild)
+  }
+
+  /** Fills a table body; each cell is text. `rows` are arrays of already formatted strings. */
+  function fillTable(id, rows, empty) {
+    const table = $(id)
+    if (!table) return
+    const body = table.tBodies[0]
+    clear(body)
+    if (rows.length === 0) {
+      const tr = document.createElement('tr')
+      const td = document.createElement('td')
+      td.colSpan = table.tHead ? table.tHead.rows[0].cells.length : 1
+      td.className = 'muted'
+      td.textContent = empty
+      tr.appendChild(td)
+      body.appendChild(tr)
+      return
+    }
+    for (const row of rows) {
+      const tr = document.createElement('tr')
+      row.forEach((value, i) => {
+        const td = document.createElement(i === 0 ? 'th' : 'td')
+        if (i === 0) td.scope = 'row'
+        td.textContent = String(value)
+        tr.appendChild(td)
+      })
+      body.appendChild(tr)
+    }
+  }
+
+  function svgEl(name, attrs) {
+    const el = document.createElementNS(SVG, name)
+    for (const key of Object.keys(attrs)) el.setAttribute(key, String(attrs[key]))
+    return el
+  }
+
+  function niceMax(value) {
+    if (!(value > 0)) return 1
+    const step = 10 ** Math.floor(Math.log10(value))
+    for (const m of [1, 2, 2.5, 5, 10]) if (m * step >= value) return m * step
+    return 10 * step
+  }
+
+  /** A plain SVG line chart: horizontal grid with labels, one polyline per series. */
+  function lineChart(id, series, fixedMax, unit) {
+    const svg = $(id)
+    if (!svg) return
+    const width = 600
+    const height = 180
+    const left = 48
+    const top = 10
+    const bottom = 20
+    const plotW = width - left - 8
+    const plotH = height - top - bottom
+    let max = fixedMax || 0
+    if (!fixedMax) for (const s of series) for (const v of s) if (v > max) max = v
+    max = fixedMax || niceMax(max)
+    clear(svg)
+    for (let i = 0; i <= 4; i++) {
+      const y = top + plotH - (plotH * i) / 4
+      svg.appendChild(svgEl('line', { x1: left, x2: width - 8, y1: y, y2: y, class: 'grid' }))
+      const label = svgEl('text', { x: left - 6, y: y + 4, class: 'axis', 'text-anchor': 'end' })
+      label.textContent = fmt.num((max * i) / 4) + unit
+      svg.appendChild(label)
+    }
+    series.forEach((values, index) => {
+      if (values.length === 0) return
+      const step = plotW / (HISTORY - 1)
+      const offset = HISTORY - values.length
+      const points = values
+        .map((v, i) => {
+          const x = left + (offset + i) * step
+          const y = top + plotH - (plotH * Math.min(v, max)) / max
+          return `${x.toFixed(1)},${y.toFixed(1)}`
+        })
+        .join(' ')
+      svg.appendChild(svgEl('polyline', { points, class: `line s${index}` }))
+      const last = values[values.length - 1]
+      svg.appendChild(
+        svgEl('circle', {
+          cx: (left + (HISTORY - 1) * step).toFixed(1),
+          cy: (top + plotH - (plotH * Math.min(last, max)) / max).toFixed(1),
+          r: 3,
+          class: `dot s${index}`,
+        }),
+      )
+    })
+  }
+
+  function push(list, value) {
+    list.push(typeof value === 'number' && Number.isFinite(value) ? value : 0)
+    if (list.length > HISTORY) list.shift()
+  }
+
+  function renderOverview(doc) {
+    const overview = doc.overview
+    const w = overview ? overview.windows[doc.window] : null
+    const minute = overview ? overview.windows['1m'] : null
+    setText('kpi-requests', w ? fmt.num(w.count) : '–')
+    setText('kpi-rps', w ? fmt.num(w.rps) : '–')
+    setText('kpi-p50', w ? fmt.ms(w.p50) : '–')
+    setText('kpi-p95', w ? fmt.ms(w.p95) : '–')
+    setText('kpi-p99', w ? fmt.ms(w.p99) : '–')
+    setText('kpi-errors', w ? `${fmt.num(w.errors)} (${fmt.pct(w.errorRate)})` : '–')
+    if (minute) {
+      push(history.rps, minute.rps)
+      push(history.p50, minute.p50)
+      push(history.p95, minute.p95)
+      push(history.p99, minute.p99)
+    }
+    const rows = overview
+      ? ['1m', '5m', '1h', 'all'].map((name) => {
+          const s = overview.windows[name]
+          return [
+            name,
+            fmt.num(s.count),
+            fmt.num(s.rps),
+            fmt.ms(s.p50),
+            fmt.ms(s.p95),
+            fmt.ms(s.p99),
+            fmt.ms(s.max),
+            fmt.pct(s.errorRate),
+          ]
+        })
+      : []
+    fillTable('windows', rows, 'No profiler source.')
+    const slowest = (doc.slowest || []).map((r) => [
+      r.route,
+      fmt.num(r.count),
+      fmt.num(r.rps),
+      fmt.ms(r.p50),
+      fmt.ms(r.p95),
+      fmt.ms(r.p99),
+      fmt.pct(r.errorRate),
+    ])
+    fillTable('slowest', slowest, 'No requests in this window yet.')
+  }
+
+  function renderCache(cache) {
+    setText('kpi-hit', cache ? fmt.pct(cache.hitRatio) : '–')
+    setText('kpi-cache-bytes', cache ? `${fmt.bytes(cache.bytes)} · ${fmt.num(cache.entries)} entries` : '–')
+    if (cache) push(history.hit, cache.hitRatio * 100)
+    const rows = cache
+      ? Object.keys(cache.routes).map((route) => {
+          const r = cache.routes[route]
+          return [
+            route,
+            fmt.num(r.hits),
+            fmt.num(r.misses),
+            fmt.num(r.stale),
+            fmt.num(r.bypasses),
+            fmt.pct(r.hitRatio),
+          ]
+        })
+      : []
+    fillTable('cache-routes', rows, 'No cached routes yet.')
+  }
+
+  function renderCompression(c) {
+    setText('kpi-saved', c ? `${fmt.bytes(c.totals.bytesSaved)} (${fmt.pct(1 - c.totals.ratio)})` : '–')
+    const encodings = c
+      ? Object.keys(c.encodings).map((name) => {
+          const e = c.encodings[name]
+          return [name, fmt.num(e.responses), fmt.bytes(e.bytesIn), fmt.bytes(e.bytesOut), fmt.pct(e.ratio)]
+        })
+      : []
+    fillTable('compression-encodings', encodings, 'Nothing compressed yet.')
+    const routes = c
+      ? Object.keys(c.routes).map((route) => {
+          const r = c.routes[route]
+          return [route, fmt.num(r.responses), fmt.bytes(r.bytesSaved), fmt.num(r.uncompressedLarge)]
+        })
+      : []
+    fillTable('compression-routes', routes, 'No routes yet.')
+  }
+
+  function renderRateLimit(rl) {
+    setText('kpi-limited', rl ? fmt.num(rl.limited) : '–')
+    const rows = rl
+      ? Object.keys(rl.routes).map((route) => {
+          const r = rl.routes[route]
+          return [route, r.policy, fmt.num(r.allowed), fmt.num(r.limited)]
+        })
+      : []
+    fillTable('ratelimit-routes', rows, 'No rate-limited routes yet.')
+  }
+
+  function renderQueries(q) {
+    const rows = q
+      ? q.shapes.map((s) => [s.shape, fmt.num(s.count), fmt.ms(s.mean), fmt.ms(s.p95), fmt.num(s.slow)])
+      : []
+    fillTable('query-shapes', rows, 'No queries recorded.')
+  }
+
+  function renderInsights(list) {
+    const ul = $('insights')
+    clear(ul)
+    if (list.length === 0) {
+      const li = document.createElement('li')
+      li.className = 'muted'
+      li.textContent = 'Nothing to report.'
+      ul.appendChild(li)
+      return
+    }
+    for (const insight of list) {
+      const li = document.createElement('li')
+      li.className = `insight ${insight.severity === 'critical' ? 'critical' : insight.severity === 'warning' ? 'warning' : 'info'}`
+      const title = document.createElement('strong')
+      title.textContent = insight.title
+      const action = document.createElement('p')
+      action.textContent = insight.action
+      const evidence = document.createElement('p')
+      evidence.className = 'muted'
+      evidence.textContent = Object.keys(insight.evidence || {})
+        .map((k) => `${k}: ${insight.evidence[k]}`)
+        .join(' · ')
+      li.append(title, action, evidence)
+      ul.appendChild(li)
+    }
+  }
+
+  function render(doc) {
+    pollMs = Math.max(500, Number(doc.pollMs) || 2000)
+    windowName = doc.window
+    const select = $('window')
+    if (select.value !== doc.window) select.value = doc.window
+    const status = $('status')
+    status.dataset.status = doc.status
+    status.textContent = doc.status
+    $('sign-out').hidden = doc.auth !== 'token'
+    $('cache-section').hidden = !doc.sources.cache
+    $('compression-section').hidden = !doc.sources.compression
+    $('ratelimit-section').hidden = !doc.sources.rateLimit
+    $('queries-section').hidden = !doc.sources.profiler
+    renderOverview(doc)
+    renderCache(doc.cache)
+    renderCompression(doc.compression)
+    renderRateLimit(doc.rateLimit)
+    renderQueries(doc.queries)
+    renderInsights(doc.insights || [])
+    lineChart('chart-rps', [history.rps], 0, '')
+    lineChart('chart-latency', [history.p50, history.p95, history.p99], 0, '')
+    lineChart('chart-hit', [history.hit], 100, '%')
+    setText('updated', `updated ${new Date(doc.generatedAt).toLocaleTimeString('en-GB')}`)
+  }
+
+  function showError(message) {
+    const el = $('error')
+    el.hidden = message === ''
+    el.textContent = message
+  }
+
+  async function poll() {
+    if (inflight) return
+    inflight = true
+    try {
+      const url = windowName ? `dashboard?window=${encodeURIComponent(windowName)}` : 'dashboard'
+      const response = await fetch(url, {
+        credentials: 'same-origin',
+        cache: 'no-store',
+        headers: { accept: 'application/json' },
+      })
+      if (response.status === 401) {
+        // The session expired: reloading the page shows the sign-in form.
+        window.location.reload()
+        return
+      }
+      if (!response.ok) throw new Error(`the dashboard answered ${response.status}`)
+      render(await response.json())
+      showError('')
+    } catch (err) {
+      showError(`Live update failed: ${err?.message ? err.message : String(err)}`)
+    } finally {
+      inflight = false
+      clearTimeout(timer)
+      timer = setTimeout(poll, pollMs)
+    }
+  }
+
+  document.addEventListener('DOMContentLoaded', () => {
+    $('window').addEventListener('change', (event) => {
+      windowName = event.target.value
+      poll()
+    })
+    poll()
+  })
+})()

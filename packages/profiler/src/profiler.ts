@@ -1,0 +1,203 @@
+import type { ServerResponse } from 'node:http'
+import { createLogger, HotpathError, methodOf, type WindowName } from '@hotpath/core'
+import type { NextFunction, Request, Response } from 'express'
+import onFinished from 'on-finished'
+import onHeaders from 'on-headers'
+import { defaultRegistry, registerMetrics } from './metrics'
+import { resolveOptions } from './options'
+import { QueryLog } from './queries'
+import { createReports } from './reports'
+import { RouteTable } from './routes'
+import { startRuntimeSampler } from './runtime'
+import { HistogramPool, SLOT_NS } from './series'
+import { SlowLog } from './slow'
+import { MAX_SPANS, RECORD, RequestState, stateOf, timed, tokenOf } from './timing'
+import type { Outcome, Profiler, ProfilerOptions } from './types'
+
+const PKG = '@hotpath/profiler'
+/** Status recorded for a request the client abandoned before any header was sent (as nginx does). */
+const CLIENT_CLOSED = 499
+
+/**
+ * Per-route latency percentiles over rolling windows, slow requests, query/span timing with N+1
+ * detection, `Server-Timing` and Prometheus metrics. Mount it first so it times everything.
+ */
+export function profiler(options?: Readonly<ProfilerOptions>): Profiler {
+  const config = resolveOptions(options)
+  const log = createLogger(config.logger)
+  const clock = config.clock
+  const origin = clock()
+  const startedAtMs = Date.now()
+  const routes = new RouteTable(config.maxRoutes)
+  const pool = new HistogramPool()
+  const queryLog = new QueryLog(config)
+  const slowLog = new SlowLog(config.slowRequests, config.slowThresholdNs)
+  const STATE = Symbol('hotpath.profiler')
+  const sampler = startRuntimeSampler(config.sampleIntervalMs, config.eventLoop)
+
+  let registry = config.registry === false ? undefined : config.registry
+  if (config.registry === undefined) {
+    registry = defaultRegistry()
+    if (registry === undefined) {
+      log.warnOnce(
+        'ERR_HOTPATH_PROFILER_NO_PROM_CLIENT',
+        `${PKG}: prom-client is not installed, so no Prometheus metrics are registered. Install prom-client, or pass registry: false to silence this.`,
+      )
+    }
+  }
+  const boundsNs = registry === undefined ? null : Float64Array.from(config.buckets, (b) => b * 1e9)
+  let unregister = () => {}
+  if (registry !== undefined) {
+    unregister = registerMetrics(registry, {
+      routes,
+      buckets: config.buckets,
+      eventLoopP99Ms: () => sampler.eventLoop().p99,
+    })
+  }
+
+  const wallMs = (now: bigint) => startedAtMs + Number(now - origin) / 1e6
+
+  function finish(req: Request, res: Response, state: RequestState): void {
+    if (state.done) return
+    state.done = true
+    const end = clock()
+    const ns = Number(end - state.start)
+    const slot = Math.floor(Number(end - origin) / SLOT_NS)
+    const record = routes.recordFor(req)
+    const outcome = outcomeOf(res)
+    const status = res.headersSent ? res.statusCode : CLIENT_CLOSED
+    const error = status >= 500
+    record.seriesFor(req.method, status, slot, boundsNs, pool).record(ns, slot, error)
+    record.requests++
+    record.outcomes[outcome]++
+    if (state.queries !== null) {
+      record.queries += state.queryCount
+      if (queryLog.endRequest(record.label, state.queries, wallMs(end))) record.nPlusOne++
+    }
+    if (!slowLog.wants(ns)) return
+    if (ns >= config.slowThresholdNs) record.slow++
+    slowLog.add({
+      timeMs: wallMs(state.start),
+      method: methodOf(req),
+      route: record.label,
+      status,
+      outcome,
+      durationNs: ns,
+      spans: state.spans === null ? null : state.spans.slice(),
+    })
+  }
+
+  // One shared listener (no closure per request): on-finished hands back `res`, and `res.req`
+  // leads to the state.
+  function onDone(_err: unknown, res: Response): void {
+    const req = res.req
+    const state = stateOf(req, STATE)
+    if (state === undefined) return
+    try {
+      finish(req, res, state)
+    } catch (err) {
+      log.errorOnce('ERR_HOTPATH_PROFILER_RECORD', `${PKG}: failed to record a request.`, err)
+    }
+  }
+
+  // W3C Server Timing: `total` plus each span, set as the headers go out.
+  function serverTiming(this: ServerResponse): void {
+    const state = stateOf(this.req, STATE)
+    if (state === undefined) return
+    let value = `total;dur=${msText(Number(clock() - state.start))}`
+    if (state.spans !== null) {
+      for (const span of state.spans) value += `, ${span.name};dur=${msText(span.ns)}`
+    }
+    const existing = this.getHeader('server-timing')
+    this.setHeader('Server-Timing', existing === undefined ? value : `${String(existing)}, ${value}`)
+  }
+
+  const withServerTiming = config.serverTiming
+  const handler = function profiler(req: Request, res: Response, next: NextFunction): void {
+    const state = new RequestState(clock())
+    ;(req as unknown as Record<symbol, RequestState>)[STATE] = state
+    onFinished(res, onDone)
+    if (withServerTiming) onHeaders(res, serverTiming)
+    next()
+  }
+
+  function query<T>(req: Request | undefined, sql: string, fn: () => T): T {
+    if (typeof fn !== 'function')
+      argumentError('query(req, sql, fn) needs fn, a function that runs the query.')
+    const shape = queryLog.shapeOf(sql)
+    const state = stateOf(req, STATE)
+    if (state !== undefined && !state.done) {
+      if (state.queries === null) state.queries = new Map()
+      state.queries.set(shape, (state.queries.get(shape) ?? 0) + 1)
+      state.queryCount++
+    }
+    return timed(clock, fn, (ns) => {
+      const now = clock()
+      if (queryLog.record(shape, ns)) {
+        const route = req === undefined || req === null ? 'none' : routes.recordFor(req).label
+        queryLog.addSlow(wallMs(now), route, shape, ns)
+      }
+    })
+  }
+
+  function span<T>(req: Request | undefined, name: string, fn: () => T): T {
+    if (typeof fn !== 'function') argumentError('span(req, name, fn) needs fn, a function to time.')
+    const state = stateOf(req, STATE)
+    if (state === undefined) return fn()
+    const token = tokenOf(name)
+    return timed(clock, fn, (ns) => {
+      if (state.spans === null) state.spans = []
+      if (state.spans.length < MAX_SPANS) state.spans.push({ name: token, ns })
+    })
+  }
+
+  const reports = createReports({
+    routes,
+    queryLog,
+    slowLog,
+    sampler,
+    nPlusOneThreshold: config.nPlusOneThreshold,
+    startedAtMs,
+    now: () => {
+      const elapsedNs = Number(clock() - origin)
+      return { slot: Math.floor(elapsedNs / SLOT_NS), elapsedNs }
+    },
+  })
+
+  let closed = false
+  const members = {
+    registry,
+    query,
+    span,
+    ...reports,
+    close(): void {
+      if (closed) return
+      closed = true
+      sampler.close()
+      unregister()
+      unregister = () => {}
+    },
+  }
+  Object.defineProperty(handler, RECORD, { value: finish })
+  return Object.assign(handler, members) as unknown as Profiler
+}
+
+function outcomeOf(res: Response): Outcome {
+  if (res.writableFinished) return res.statusCode >= 500 ? 'errored' : 'finished'
+  if (res.headersSent && isEventStream(res.getHeader('content-type'))) return 'streaming'
+  return 'aborted'
+}
+
+function isEventStream(type: unknown): boolean {
+  return typeof type === 'string' && type.toLowerCase().startsWith('text/event-stream')
+}
+
+function msText(ns: number): string {
+  return (Math.round(ns / 1000) / 1000).toString()
+}
+
+function argumentError(message: string): never {
+  throw new HotpathError('ERR_HOTPATH_PROFILER_ARGUMENT', `${PKG}: ${message}`)
+}
+
+export type { WindowName }

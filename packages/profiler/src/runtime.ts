@@ -1,0 +1,87 @@
+import { type IntervalHistogram, monitorEventLoopDelay } from 'node:perf_hooks'
+import type { ProfilerOverview } from '@hotpath/core'
+
+type EventLoop = ProfilerOverview['eventLoop']
+type Memory = ProfilerOverview['memory']
+
+export interface RuntimeSampler {
+  eventLoop(): EventLoop
+  memory(): Memory
+  close(): void
+}
+
+/** Event-loop delay is reported over the last minute of sample intervals. */
+const LOOP_HISTORY_MS = 60_000
+
+/**
+ * Event-loop delay and memory, sampled on one `unref()`'d interval so an idle process can exit.
+ * The delay histogram is read and reset every interval and the readings of the last minute are
+ * kept: the overview shows the worst p99/max of that minute, not a lifetime average that hides
+ * a spike, nor only the last few seconds that a spike has already left.
+ */
+export function startRuntimeSampler(intervalMs: number, eventLoop: boolean): RuntimeSampler {
+  let monitor: IntervalHistogram | null = null
+  if (eventLoop) {
+    monitor = monitorEventLoopDelay({ resolution: 10 })
+    monitor.enable()
+  }
+  const capacity = Math.max(1, Math.ceil(LOOP_HISTORY_MS / intervalMs))
+  const history: EventLoop[] = []
+  let next = 0
+  let lastMemory = readMemory()
+  const timer = setInterval(() => {
+    lastMemory = readMemory()
+    if (monitor === null || monitor.count === 0) return
+    const reading = readLoop(monitor)
+    monitor.reset()
+    if (history.length < capacity) history.push(reading)
+    else history[next] = reading
+    next = (next + 1) % capacity
+  }, intervalMs)
+  timer.unref()
+  return {
+    eventLoop() {
+      const live = monitor !== null && monitor.count > 0 ? [readLoop(monitor)] : []
+      return combine(history.length > 0 ? history : live)
+    },
+    memory: () => lastMemory,
+    close() {
+      clearInterval(timer)
+      monitor?.disable()
+    },
+  }
+}
+
+function combine(readings: readonly EventLoop[]): EventLoop {
+  if (readings.length === 0) return { mean: 0, p50: 0, p99: 0, max: 0 }
+  let mean = 0
+  let p99 = 0
+  let max = 0
+  const p50s: number[] = []
+  for (const r of readings) {
+    mean += r.mean
+    p50s.push(r.p50)
+    if (r.p99 > p99) p99 = r.p99
+    if (r.max > max) max = r.max
+  }
+  p50s.sort((a, b) => a - b)
+  return { mean: ms3(mean / readings.length), p50: p50s[p50s.length >> 1] as number, p99, max }
+}
+
+function readLoop(h: IntervalHistogram): EventLoop {
+  return {
+    mean: ms3(h.mean / 1e6),
+    p50: ms3(h.percentile(50) / 1e6),
+    p99: ms3(h.percentile(99) / 1e6),
+    max: ms3(h.max / 1e6),
+  }
+}
+
+function ms3(ms: number): number {
+  return Math.round(ms * 1000) / 1000
+}
+
+function readMemory(): Memory {
+  const m = process.memoryUsage()
+  return { rss: m.rss, heapUsed: m.heapUsed, heapTotal: m.heapTotal, external: m.external }
+}

@@ -1,0 +1,75 @@
+import { isPromiseLike } from '@hotpath/core'
+import type { Shape } from './queries'
+
+/** What the profiler keeps for one request while it runs (under a Symbol on `req`). */
+export class RequestState {
+  readonly start: bigint
+  spans: Array<{ name: string; ns: number }> | null = null
+  queries: Map<Shape, number> | null = null
+  queryCount = 0
+  done = false
+
+  constructor(start: bigint) {
+    this.start = start
+  }
+}
+
+/**
+ * The recording step of a finished request, attached to the middleware under this symbol (not
+ * enumerable, not public API) so a micro-benchmark and the cardinality tests can drive it directly.
+ */
+export const RECORD: unique symbol = Symbol('hotpath.profiler.record')
+/** Spans kept per request; a loop calling `span()` must not grow a request without bound. */
+export const MAX_SPANS = 32
+
+/** Each instance keys its state with its own symbol, so two profilers on one app never meet. */
+export function stateOf(req: object | undefined, key: symbol): RequestState | undefined {
+  if (req === undefined || req === null) return undefined
+  const state = (req as Record<symbol, unknown>)[key]
+  return state instanceof RequestState ? state : undefined
+}
+
+/**
+ * Runs `fn` and reports its duration to `done`, for a sync return, a sync throw, a resolved and
+ * a rejected promise alike. The caller gets back exactly what `fn` produced: the same value, the
+ * same error object; a promise's settlement is observed through `then`, whose result is returned
+ * so a rejection stays the caller's to handle (and never becomes an unhandled one of ours).
+ */
+export function timed<T>(clock: () => bigint, fn: () => T, done: (ns: number) => void): T {
+  const start = clock()
+  const finish = () => {
+    try {
+      done(Number(clock() - start))
+    } catch {
+      // Bookkeeping must never change what the caller's code returns or throws.
+    }
+  }
+  let result: T
+  try {
+    result = fn()
+  } catch (err) {
+    finish()
+    throw err
+  }
+  if (!isPromiseLike(result)) {
+    finish()
+    return result
+  }
+  return result.then(
+    (value) => {
+      finish()
+      return value
+    },
+    (err: unknown) => {
+      finish()
+      throw err
+    },
+  ) as T
+}
+
+/** A span name as a Server-Timing metric name (an RFC 9110 §5.6.2 token), at most 64 chars. */
+export function tokenOf(name: string): string {
+  const text = typeof name === 'string' ? name : String(name)
+  const token = text.replace(/[^!#$%&'*+\-.^_`|~0-9A-Za-z]/g, '_').slice(0, 64)
+  return token === '' ? 'span' : token
+}

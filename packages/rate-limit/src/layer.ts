@@ -1,0 +1,264 @@
+import { HotpathError, ipKey, isPromiseLike, type OnceLogger, resolveDynamic, routeOf } from '@hotpath/core'
+import type { NextFunction, Request, Response } from 'express'
+import { createHeaderWriter, policyItem, seconds } from './headers'
+import type { MemoryStore } from './memory-store'
+import { checkCount, type LayerConfig, makePolicy, PKG } from './options'
+import { LayerCounters, type LayerMetrics, type Recorder } from './stats'
+import type { Decision, Policy, Store, StoreErrorPolicy } from './types'
+
+/** What every layer of one limiter shares: the store, its health and the numbers. */
+export interface Shared {
+  readonly store: Store
+  readonly fallback: MemoryStore | undefined
+  readonly failure: StoreErrorPolicy
+  readonly recorder: Recorder
+  readonly log: OnceLogger
+  readonly now: () => number
+  /** Seconds a client is told to wait while the store is down and the policy is `closed`. */
+  readonly closedRetryAfter: number
+  proxyWarned: boolean
+}
+
+export interface Layer {
+  readonly config: LayerConfig
+  readonly counters: LayerCounters
+  readonly middleware: (req: Request, res: Response, next: NextFunction) => void
+  /** The store key of a client key in this layer's namespace. */
+  storeKey(key: string): string
+}
+
+export const STORE_DOWN = 'ERR_HOTPATH_RATE_LIMIT_STORE'
+const TRUST_PROXY_TRUE = 'ERR_HOTPATH_RATE_LIMIT_TRUST_PROXY'
+const XFF_IGNORED = 'ERR_HOTPATH_RATE_LIMIT_XFF'
+
+function requestError(_pkg: string, message: string): never {
+  throw new HotpathError('ERR_HOTPATH_RATE_LIMIT_VALUE', `${PKG}: ${message}`)
+}
+
+export function createLayer(config: LayerConfig, shared: Shared, metrics: LayerMetrics | undefined): Layer {
+  const counters = new LayerCounters()
+  const { store, recorder, log } = shared
+  const namespace = `${config.name}:`
+  const writeHeaders = createHeaderWriter(config.headers, config.name, shared.now)
+  const staticPolicyField = config.policy && writeHeaders ? policyItem(config.name, config.policy) : undefined
+  const staticPolicy = config.policy
+  const staticCost = config.staticCost
+  const keyOption = config.key
+  const skip = config.skip
+
+  /** Default key: the client address (RFC 7239 caveats apply: see the trust proxy checks). */
+  const keyOf = (req: Request, res: Response): string | Promise<string> => {
+    if (keyOption !== undefined) return resolveDynamic(keyOption, req, res)
+    if (!shared.proxyWarned) checkProxy(req)
+    return ipKey(req.ip)
+  }
+
+  const checkProxy = (req: Request): void => {
+    const trust = req.app?.get('trust proxy')
+    if (trust === true) {
+      shared.proxyWarned = true
+      log.warnOnce(
+        TRUST_PROXY_TRUE,
+        `${PKG}: 'trust proxy' is true, so any client can choose its rate-limit key by sending X-Forwarded-For. Set it to the number of proxies in front of the app (app.set('trust proxy', 1)) or their addresses.`,
+      )
+    } else if (!trust && req.headers['x-forwarded-for'] !== undefined) {
+      shared.proxyWarned = true
+      log.warnOnce(
+        XFF_IGNORED,
+        `${PKG}: a request carries X-Forwarded-For but 'trust proxy' is off, so every client behind the proxy shares one rate-limit key. Set app.set('trust proxy', <number of proxies>) if the app runs behind one.`,
+      )
+    }
+  }
+
+  const label = (req: Request): string | undefined => (req.route ? routeOf(req) : undefined)
+
+  const finish = (
+    req: Request,
+    res: Response,
+    next: NextFunction,
+    key: string,
+    policy: Policy,
+    decision: Decision,
+  ) => {
+    const counter = counters.counter(label(req))
+    if (writeHeaders !== undefined) {
+      writeHeaders(res, policy, decision, policy === staticPolicy ? staticPolicyField : undefined)
+    }
+    if (decision.allowed) {
+      recorder.allowed++
+      counter.allowed++
+      metrics?.allowed.inc()
+      next()
+      return
+    }
+    recorder.limited++
+    counter.limited++
+    recorder.limitedKey(key)
+    metrics?.limited.inc()
+    limited(req, res, next, key, policy, decision)
+  }
+
+  const limited = (
+    req: Request,
+    res: Response,
+    next: NextFunction,
+    key: string,
+    policy: Policy,
+    decision: Decision,
+  ) => {
+    // RFC 9110 §10.2.3 (delay-seconds); RFC 9111 §5.2.2.5: a 429 must never be served from a cache.
+    res.setHeader('Retry-After', String(Math.max(1, seconds(decision.retryAfterMs))))
+    res.setHeader('Cache-Control', 'no-store')
+    if (config.handler !== undefined) {
+      const result = config.handler(req, res, next, { key, policy, decision, name: config.name })
+      if (isPromiseLike(result)) Promise.resolve(result).catch(next)
+      return
+    }
+    const body = typeof config.message === 'function' ? config.message(req, res) : config.message
+    res.status(config.statusCode)
+    if (typeof body === 'string') {
+      res.setHeader('Content-Type', 'text/plain; charset=utf-8')
+      res.send(body)
+    } else res.json(body)
+  }
+
+  const storeFailed = (
+    error: unknown,
+    req: Request,
+    res: Response,
+    next: NextFunction,
+    key: string,
+    storeKey: string,
+    policy: Policy,
+    cost: number,
+  ) => {
+    recorder.storeErrors++
+    metrics?.storeErrors.inc()
+    if (recorder.mode === 'store') {
+      recorder.mode = shared.failure
+      log.errorOnce(
+        STORE_DOWN,
+        `${PKG}: the ${store.kind} store failed (${(error as Error)?.message ?? String(error)}); onStoreError '${shared.failure}' applies until it answers again.`,
+      )
+    }
+    if (shared.failure === 'open') {
+      recorder.failOpen++
+      recorder.allowed++
+      counters.counter(label(req)).allowed++
+      next()
+    } else if (shared.failure === 'closed') {
+      res.setHeader('Retry-After', String(shared.closedRetryAfter))
+      res.setHeader('Cache-Control', 'no-store')
+      res.setHeader('Content-Type', 'text/plain; charset=utf-8')
+      res.status(503).send('Service unavailable: the rate limit store is not answering.')
+    } else {
+      finish(req, res, next, key, policy, (shared.fallback as MemoryStore).consume(storeKey, policy, cost))
+    }
+  }
+
+  const storeAnswered = () => {
+    if (recorder.mode === 'store') return
+    recorder.mode = 'store'
+    log.rearm(STORE_DOWN)
+    log.warn(`${PKG}: the ${store.kind} store answers again; counting there resumed.`)
+  }
+
+  const run = (
+    req: Request,
+    res: Response,
+    next: NextFunction,
+    key: string,
+    cost: number,
+    policy: Policy,
+  ) => {
+    const storeKey = namespace + key
+    let answer: Decision | Promise<Decision>
+    try {
+      answer = store.consume(storeKey, policy, cost)
+    } catch (error) {
+      storeFailed(error, req, res, next, key, storeKey, policy, cost)
+      return
+    }
+    if (!isPromiseLike(answer)) {
+      finish(req, res, next, key, policy, answer)
+      return
+    }
+    const started = performance.now()
+    answer.then(
+      (decision) => {
+        recorder.storeLatency(performance.now() - started)
+        storeAnswered()
+        guard(next, () => finish(req, res, next, key, policy, decision))
+      },
+      (error: unknown) => guard(next, () => storeFailed(error, req, res, next, key, storeKey, policy, cost)),
+    )
+  }
+
+  /** The path for anything that depends on the request asynchronously. */
+  const slow = async (
+    req: Request,
+    res: Response,
+    next: NextFunction,
+    pendingKey: string | Promise<string>,
+  ) => {
+    const key = await pendingKey
+    if (typeof key !== 'string' || key === '')
+      requestError(PKG, `key must resolve to a non-empty string, got ${JSON.stringify(key)}.`)
+    const cost = staticCost ?? (await resolveDynamic(config.cost, req, res))
+    if (staticCost === undefined) {
+      try {
+        checkCount(cost, 'cost', 0)
+      } catch (error) {
+        requestError(PKG, (error as Error).message)
+      }
+    }
+    const policy =
+      staticPolicy ??
+      makePolicy(
+        config.algorithm,
+        await resolveDynamic(config.limit, req, res),
+        await resolveDynamic(config.window, req, res),
+        config.burst,
+        requestError,
+      )
+    run(req, res, next, key, cost, policy)
+  }
+
+  const limit = (req: Request, res: Response, next: NextFunction) => {
+    const key = keyOf(req, res)
+    if (typeof key === 'string' && staticPolicy !== undefined && staticCost !== undefined && key !== '') {
+      run(req, res, next, key, staticCost, staticPolicy)
+      return
+    }
+    slow(req, res, next, key).catch(next)
+  }
+
+  const middleware = function rateLimit(req: Request, res: Response, next: NextFunction): void {
+    try {
+      if (skip === undefined) {
+        limit(req, res, next)
+        return
+      }
+      const skipped = skip(req, res)
+      if (!isPromiseLike(skipped)) {
+        if (skipped) next()
+        else limit(req, res, next)
+        return
+      }
+      Promise.resolve(skipped).then((yes) => guard(next, () => (yes ? next() : limit(req, res, next))), next)
+    } catch (error) {
+      next(error)
+    }
+  }
+
+  return { config, counters, middleware, storeKey: (key: string) => namespace + key }
+}
+
+/** Runs `work` from a promise callback so a throw becomes `next(err)`, never a rejection. */
+function guard(next: NextFunction, work: () => void): void {
+  try {
+    work()
+  } catch (error) {
+    next(error)
+  }
+}

@@ -1,0 +1,199 @@
+import { appendVary, routeOf } from '@hotpath/core'
+import type { NextFunction, Request, Response } from 'express'
+import { type Captured, captureResponse } from './capture'
+import type { Engine, Found } from './engine'
+import { ttlOf } from './engine'
+import { buildEntry, type Placement, storeEntry } from './entry'
+import { secondaryKey } from './key'
+import type { RouteConfig } from './options'
+import { responseVerdict } from './policy'
+import { replay } from './replay'
+import { compressibleType } from './variants'
+
+/** What a coalesced leader hands its waiters: what it stored, or nothing to share. */
+export type Outcome = Placement | undefined
+
+/** One request's cache context. */
+export interface Ctx {
+  readonly req: Request
+  readonly res: Response
+  readonly next: NextFunction
+  readonly route: RouteConfig
+  readonly primary: string
+  /** The key has no custom parts, so `front()` may serve the entry. */
+  readonly front: boolean
+}
+
+const LOCK_POLL_MS = 25
+
+export interface Flow {
+  miss(ctx: Ctx): void
+  finishMiss(ctx: Ctx, captured: Captured | null): Promise<Outcome>
+}
+
+export function createFlow(engine: Engine): Flow {
+  const { cfg, counters } = engine
+  const { store, now } = cfg
+  const inflight = new Map<string, Promise<Outcome>>()
+
+  /** Stores a finished response when it qualifies; resolves what was stored. */
+  async function finishMiss(ctx: Ctx, captured: Captured | null): Promise<Outcome> {
+    const { req, res, route, primary } = ctx
+    counters.miss(routeOf(req))
+    if (captured === null) return undefined
+    const at = now()
+    const verdict = responseVerdict(captured.status, captured.headers, route.statuses, at)
+    if (!verdict.store) return undefined
+    const placement = await buildEntry(
+      captured,
+      verdict,
+      req,
+      res,
+      route,
+      primary,
+      ctx.front,
+      cfg.variantMinBytes,
+      at,
+    )
+    if (placement === undefined) return undefined
+    try {
+      await storeEntry(store, primary, placement)
+      counters.stores++
+      engine.storeOk()
+    } catch (error) {
+      engine.storeError(error, req)
+    }
+    return placement
+  }
+
+  /** Decided as the head goes out: Cache-Status, and the Vary fields the entry will carry. */
+  function onHeaders(ctx: Ctx): boolean {
+    const { res, route } = ctx
+    const verdict = responseVerdict(res.statusCode, res.getHeaders(), route.statuses, now())
+    if (verdict.store && cfg.encodings.length > 0 && res.getHeader('content-encoding') === undefined) {
+      const length = Number(res.getHeader('content-length') ?? Number.POSITIVE_INFINITY)
+      if (length >= cfg.variantMinBytes && compressibleType(res.getHeader('content-type'))) {
+        appendVary(res, 'Accept-Encoding')
+      }
+    }
+    for (const field of route.vary) appendVary(res, field)
+    res.setHeader(
+      'Cache-Status',
+      engine.status(verdict.store ? 'fwd=miss; stored' : `fwd=miss; detail=${verdict.reason}`),
+    )
+    if (cfg.xCache) res.setHeader('X-Cache', 'MISS')
+    return verdict.store
+  }
+
+  /** Runs the handler with the response teed into a copy; `onOutcome` runs exactly once. */
+  function runMiss(ctx: Ctx, onOutcome: (outcome: Outcome) => void): void {
+    captureResponse(
+      ctx.res,
+      ctx.route.maxEntryBytes,
+      () => onHeaders(ctx),
+      (captured) => {
+        finishMiss(ctx, captured).then(onOutcome, (error: unknown) => {
+          engine.storeError(error, ctx.req)
+          onOutcome(undefined)
+        })
+      },
+    )
+    ctx.next()
+  }
+
+  /** A waiter reuses the leader's entry only when it was stored and its secondary key matches. */
+  function join(ctx: Ctx, pending: Promise<Outcome>): void {
+    counters.coalesced++
+    pending.then((outcome) => {
+      const { req, res, primary } = ctx
+      if (outcome !== undefined && !res.headersSent) {
+        const same =
+          outcome.fields.length === 0 || secondaryKey(primary, outcome.fields, req.headers) === outcome.key
+        if (same) {
+          const at = now()
+          counters.hit(outcome.entry.route)
+          const tail = `fwd=miss; collapsed; ttl=${ttlOf(outcome.entry, at)}`
+          replay(outcome.entry, req, res, at, engine.status(tail), engine.xCache('HIT'))
+          return
+        }
+      }
+      runMiss(ctx, () => undefined)
+    }, ctx.next)
+  }
+
+  /** Polls for the entry another instance is making while it holds the lock. */
+  async function awaitOtherInstance(ctx: Ctx): Promise<Found | undefined> {
+    const until = now() + Math.min(cfg.lockTtl, 2000)
+    while (now() < until) {
+      await new Promise((resolve) => setTimeout(resolve, LOCK_POLL_MS))
+      const found = await engine.lookup(ctx.primary, ctx.req)
+      if (found.entry !== undefined && now() < found.entry.expiresAt) return found
+    }
+    return undefined
+  }
+
+  /** With a shared store one instance at a time runs the handler for a key (a lock with expiry). */
+  async function leadShared(ctx: Ctx, settle: (outcome: Outcome) => void): Promise<void> {
+    const token = await store.lock(ctx.primary, cfg.lockTtl)
+    let found: Found | undefined
+    if (token === undefined) {
+      found = await awaitOtherInstance(ctx)
+    } else {
+      // Double-checked: another instance may have stored it between our lookup and the lock.
+      found = await engine.lookup(ctx.primary, ctx.req)
+      if (found.entry === undefined || now() >= found.entry.expiresAt) found = undefined
+      else Promise.resolve(store.unlock(ctx.primary, token)).catch(() => undefined)
+    }
+    if (found?.entry !== undefined) {
+      const entry = found.entry
+      counters.coalesced++
+      settle(found.key === ctx.primary ? { entry, key: found.key, fields: [], storeTtl: 0 } : undefined)
+      engine.serveHit(entry, found.key, ctx.req, ctx.res, now())
+      return
+    }
+    runMiss(ctx, (outcome) => {
+      settle(outcome)
+      if (token !== undefined) Promise.resolve(store.unlock(ctx.primary, token)).catch(() => undefined)
+    })
+  }
+
+  /** A miss: one request per key runs the handler, concurrent ones wait for its outcome. */
+  function miss(ctx: Ctx): void {
+    if (ctx.req.method === 'HEAD') {
+      // A HEAD answer has no body to store; it only passes through.
+      counters.miss(routeOf(ctx.req))
+      ctx.res.setHeader('Cache-Status', engine.status('fwd=miss; detail=head'))
+      if (cfg.xCache) ctx.res.setHeader('X-Cache', 'MISS')
+      ctx.next()
+      return
+    }
+    if (!cfg.coalesce) {
+      runMiss(ctx, () => undefined)
+      return
+    }
+    const pending = inflight.get(ctx.primary)
+    if (pending !== undefined) {
+      join(ctx, pending)
+      return
+    }
+    let settle: (outcome: Outcome) => void = () => undefined
+    const promise = new Promise<Outcome>((resolve) => {
+      settle = (outcome) => {
+        if (inflight.get(ctx.primary) === promise) inflight.delete(ctx.primary)
+        resolve(outcome)
+      }
+    })
+    inflight.set(ctx.primary, promise)
+    if (!store.shared) {
+      runMiss(ctx, settle)
+      return
+    }
+    leadShared(ctx, settle).catch((error: unknown) => {
+      engine.storeError(error, ctx.req)
+      settle(undefined)
+      if (!ctx.res.headersSent) engine.bypass(ctx.req, ctx.res, ctx.next, 'store-error')
+    })
+  }
+
+  return { miss, finishMiss }
+}

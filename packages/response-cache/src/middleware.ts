@@ -1,0 +1,205 @@
+import type { IncomingMessage } from 'node:http'
+import { type CacheInvalidation, HotpathError, pathOf } from '@hotpath/core'
+import type { NextFunction, Request, RequestHandler, Response } from 'express'
+import { createEngine, type Engine, type Found } from './engine'
+import { type Ctx, createFlow } from './flow'
+import { createFront } from './front'
+import { hostOf, prefixTag, primaryKey, URL_TAG } from './key'
+import { type Config, PKG, type RouteConfig, resolveOptions, routeConfig } from './options'
+import { createStale } from './stale'
+import type { MaybePromise, ResponseCache, ResponseCacheOptions, RouteOptions } from './types'
+
+/** RFC 9111 §4.4: a successful response to these invalidates the stored responses of its URL. */
+const UNSAFE = new Set(['POST', 'PUT', 'PATCH', 'DELETE'])
+
+type Trust = (address: string | undefined, hop: number) => boolean
+
+function flag(value: RouteConfig['cookies'], req: Request, res: Response): MaybePromise<boolean> {
+  if (typeof value !== 'function') return value
+  try {
+    const out = value(req, res)
+    return out instanceof Promise
+      ? out.then(
+          (v) => v === true,
+          () => false,
+        )
+      : out === true
+  } catch {
+    return false
+  }
+}
+
+/**
+ * `responseCache(options)`: an HTTP-correct server-side response cache. Returns the
+ * middleware with `route()`, `invalidate()`, `clear()`, `stats()`, `front()` and `close()`
+ * attached; two instances share nothing.
+ */
+export function responseCache(options: Readonly<ResponseCacheOptions> = {}): ResponseCache {
+  const cfg: Config = resolveOptions(options)
+  const { store, now } = cfg
+  const engine: Engine = createEngine(cfg, options.logger)
+  const { counters } = engine
+  const flow = createFlow(engine)
+  const stale = createStale(engine, flow)
+  const handled = new WeakSet<IncomingMessage>()
+
+  function decide(ctx: Ctx, found: Found): void {
+    const entry = found.entry
+    if (entry === undefined) {
+      flow.miss(ctx)
+      return
+    }
+    const at = now()
+    if (at < entry.expiresAt) engine.serveHit(entry, found.key, ctx.req, ctx.res, at)
+    else if (at < entry.staleUntil) stale.serveAndRefresh(ctx, entry, at)
+    else if (at < entry.errorUntil && ctx.req.method === 'GET') stale.orStale(ctx, entry)
+    else flow.miss(ctx)
+  }
+
+  function invalidateOnSuccess(req: Request, res: Response): void {
+    const url = req.originalUrl ?? req.url
+    res.once('finish', () => {
+      if (res.statusCode < 200 || res.statusCode >= 400) return
+      Promise.resolve(store.deleteTag(URL_TAG + url))
+        .then((removed) => {
+          counters.invalidations += removed
+        })
+        .catch((error: unknown) => engine.storeError(error, req))
+    })
+  }
+
+  function keyParts(route: RouteConfig, req: Request): string[] | undefined | Error {
+    if (route.key === undefined) return undefined
+    try {
+      const custom = route.key(req)
+      return typeof custom === 'string' ? [custom] : [...custom]
+    } catch (error) {
+      return error instanceof Error ? error : new Error(String(error))
+    }
+  }
+
+  function lookupAndDecide(req: Request, res: Response, next: NextFunction, route: RouteConfig): void {
+    const parts = keyParts(route, req)
+    if (parts instanceof Error) {
+      engine.log.warnOnce(
+        'ERR_HOTPATH_CACHE_KEY',
+        `${PKG}: the key function threw (${parts.message}); such requests bypass the cache.`,
+      )
+      engine.bypass(req, res, next, 'key-error')
+      return
+    }
+    const trust = req.app?.get('trust proxy fn') as Trust | undefined
+    const primary = primaryKey(hostOf(req, trust), req.originalUrl ?? req.url, parts)
+    const ctx: Ctx = { req, res, next, route, primary, front: parts === undefined }
+    let found: MaybePromise<Found>
+    try {
+      found = engine.lookup(primary, req)
+    } catch (error) {
+      engine.storeError(error, req)
+      engine.bypass(req, res, next, 'store-error')
+      return
+    }
+    if (!(found instanceof Promise)) {
+      decide(ctx, found)
+      return
+    }
+    found.then(
+      (value) => {
+        engine.storeOk()
+        decide(ctx, value)
+      },
+      (error: unknown) => {
+        // Fail open: the store is unreachable or slow, so the handler answers.
+        engine.storeError(error, req)
+        engine.bypass(req, res, next, 'store-error')
+      },
+    )
+  }
+
+  function handle(req: Request, res: Response, next: NextFunction, route: RouteConfig): void {
+    if (handled.has(req)) {
+      next()
+      return
+    }
+    handled.add(req)
+    const method = req.method
+    if (method !== 'GET' && method !== 'HEAD') {
+      if (UNSAFE.has(method)) invalidateOnSuccess(req, res)
+      engine.bypass(req, res, next, 'method')
+      return
+    }
+    const headers = req.headers
+    if (headers.authorization === undefined && headers.cookie === undefined) {
+      lookupAndDecide(req, res, next, route)
+      return
+    }
+    // Credentials bypass unless the route says its response does not depend on them.
+    const auth = headers.authorization === undefined ? true : flag(route.authorization, req, res)
+    const cookie = headers.cookie === undefined ? true : flag(route.cookies, req, res)
+    Promise.all([auth, cookie]).then(([authOk, cookieOk]) => {
+      if (!authOk) engine.bypass(req, res, next, 'authorization')
+      else if (!cookieOk) engine.bypass(req, res, next, 'cookie')
+      else lookupAndDecide(req, res, next, route)
+    }, next)
+  }
+
+  const cache = function responseCache(req: Request, res: Response, next: NextFunction): void {
+    let route: RouteConfig | null = cfg.base
+    if (cfg.rules !== null) {
+      route = null
+      const path = pathOf(req)
+      for (const rule of cfg.rules) {
+        if (rule.test(req, path)) {
+          route = rule.config
+          break
+        }
+      }
+      if (route === null) {
+        next()
+        return
+      }
+    }
+    handle(req, res, next, route)
+  } as ResponseCache
+
+  async function invalidate(target: CacheInvalidation): Promise<number> {
+    const t = (target ?? {}) as Partial<Record<'tag' | 'key' | 'prefix', unknown>>
+    let removed: number
+    if (typeof t.tag === 'string') removed = await store.deleteTag(t.tag)
+    else if (typeof t.key === 'string') removed = await store.deleteTag(URL_TAG + t.key)
+    else if (typeof t.prefix === 'string') {
+      const tag = prefixTag(t.prefix)
+      if (tag === prefixTag('/')) {
+        removed = store.size().entries
+        await store.clear()
+      } else removed = await store.deleteTag(tag)
+    } else {
+      throw new HotpathError(
+        'ERR_HOTPATH_CACHE_INVALIDATE',
+        `${PKG}: invalidate() takes { tag: 'products' }, { key: '/api/products?page=1' } or { prefix: '/api/products' }.`,
+      )
+    }
+    counters.invalidations += removed
+    return removed
+  }
+
+  // The dashboard knows a cache by `name === 'cache'` (the CacheSource contract).
+  Object.defineProperty(cache, 'name', { value: 'cache' })
+  cache.route = (routeOptions: Readonly<RouteOptions> = {}): RequestHandler => {
+    const route = routeConfig(routeOptions, cfg.base, 'route()')
+    return function responseCacheRoute(req: Request, res: Response, next: NextFunction): void {
+      handle(req, res, next, route)
+    }
+  }
+  cache.invalidate = invalidate
+  cache.clear = async () => {
+    await store.clear()
+  }
+  cache.stats = () => counters.snapshot(store)
+  cache.resetStats = () => counters.reset()
+  cache.front = createFront(cfg, engine.serveHit)
+  cache.close = async () => {
+    await store.close()
+  }
+  return cache
+}

@@ -1,0 +1,100 @@
+import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http'
+import { isFresh } from '@hotpath/core'
+import type { CacheEntry, HeaderValue } from './types'
+import { pickEncoding } from './variants'
+
+type Flat = Array<string | HeaderValue>
+
+/** Header lists of one entry, computed on its first hit and kept beside it. */
+interface Wire {
+  readonly identity: Flat
+  readonly encoded: Readonly<Record<string, Flat>>
+  readonly notModified: Flat
+  readonly validators: OutgoingHttpHeaders
+}
+
+/** RFC 9110 §15.4.5: the fields a 304 carries. */
+const NOT_MODIFIED_FIELDS = new Set([
+  'cache-control',
+  'content-location',
+  'etag',
+  'expires',
+  'vary',
+  'last-modified',
+])
+
+const wires = new WeakMap<CacheEntry, Wire>()
+
+function weaken(etag: HeaderValue): HeaderValue {
+  const value = String(etag)
+  return value.startsWith('W/') ? value : `W/${value}`
+}
+
+function wireOf(entry: CacheEntry): Wire {
+  let wire = wires.get(entry)
+  if (wire !== undefined) return wire
+  const identity: Flat = []
+  const notModified: Flat = []
+  const validators: OutgoingHttpHeaders = {}
+  for (const [name, value] of entry.headers) {
+    identity.push(name, value)
+    if (NOT_MODIFIED_FIELDS.has(name)) notModified.push(name, value)
+    if (name === 'etag' || name === 'last-modified') validators[name] = String(value)
+  }
+  const encoded: Record<string, Flat> = {}
+  for (const encoding of Object.keys(entry.variants)) {
+    // A different encoding is a different representation: its strong ETag is weakened
+    // (RFC 9110 §8.8.3), the way compression middleware does it.
+    const list: Flat = []
+    for (const [name, value] of entry.headers) list.push(name, name === 'etag' ? weaken(value) : value)
+    list.push('content-encoding', encoding)
+    encoded[encoding] = list
+  }
+  wire = { identity, encoded, notModified, validators }
+  wires.set(entry, wire)
+  return wire
+}
+
+/** Age in whole seconds (RFC 9111 §5.1). */
+export function ageOf(entry: CacheEntry, now: number): number {
+  return now <= entry.storedAt ? 0 : Math.floor((now - entry.storedAt) / 1000)
+}
+
+/**
+ * Answers from a stored entry: status, headers and body exactly as stored, plus `Age` and
+ * `Cache-Status`; a 304 when the request's validators match (RFC 9110 §13.2.2); headers
+ * only for HEAD; the stored gzip/br bytes when the client accepts them — the response then
+ * carries `Content-Encoding`, so compression middleware leaves it alone.
+ */
+export function replay(
+  entry: CacheEntry,
+  req: IncomingMessage,
+  res: ServerResponse,
+  now: number,
+  cacheStatus: string,
+  xCache: string | undefined,
+): void {
+  const wire = wireOf(entry)
+  const age = String(ageOf(entry, now))
+  const headers = req.headers
+  if (
+    (headers['if-none-match'] !== undefined || headers['if-modified-since'] !== undefined) &&
+    isFresh(headers, wire.validators)
+  ) {
+    const out = wire.notModified.slice()
+    out.push('age', age, 'cache-status', cacheStatus)
+    if (xCache !== undefined) out.push('x-cache', xCache)
+    res.writeHead(304, out as string[])
+    res.end()
+    return
+  }
+  const encoding = pickEncoding(headers['accept-encoding'], entry.variants)
+  const body = encoding === undefined ? entry.body : (entry.variants[encoding] as Buffer)
+  const out = (encoding === undefined ? wire.identity : (wire.encoded[encoding] as Flat)).slice()
+  if (entry.status !== 204) out.push('content-length', String(body.length))
+  out.push('age', age, 'cache-status', cacheStatus)
+  if (xCache !== undefined) out.push('x-cache', xCache)
+  res.writeHead(entry.status, out as string[])
+  if (req.method === 'HEAD' || entry.status === 204) res.end()
+  else res.end(body)
+}

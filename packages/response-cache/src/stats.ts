@@ -1,0 +1,110 @@
+import type { CacheRouteStats, CacheStats } from '@hotpath/core'
+import type { CacheStore } from './types'
+
+/** Route labels kept per instance; `routeOf` is already bounded, this is a second fence. */
+const MAX_ROUTES = 500
+const OTHER_ROUTES = 'other'
+
+export interface Counters {
+  hit(route: string): void
+  miss(route: string): void
+  stale(route: string): void
+  bypass(route: string, reason: string): void
+  stores: number
+  invalidations: number
+  coalesced: number
+  storeErrors: number
+  snapshot(store: CacheStore): CacheStats & { store: string; variantsBuilt: number }
+  variantsBuilt: number
+  reset(): void
+}
+
+interface RouteCounts {
+  hits: number
+  misses: number
+  stale: number
+  bypasses: number
+}
+
+export function createCounters(): Counters {
+  let hits = 0
+  let misses = 0
+  let staleServed = 0
+  let bypasses: Record<string, number> = {}
+  let routes = new Map<string, RouteCounts>()
+  const routeOf = (label: string): RouteCounts => {
+    let counts = routes.get(label)
+    if (counts === undefined) {
+      const key = routes.size >= MAX_ROUTES ? OTHER_ROUTES : label
+      counts = routes.get(key)
+      if (counts === undefined) {
+        counts = { hits: 0, misses: 0, stale: 0, bypasses: 0 }
+        routes.set(key, counts)
+      }
+    }
+    return counts
+  }
+  const counters: Counters = {
+    stores: 0,
+    invalidations: 0,
+    coalesced: 0,
+    storeErrors: 0,
+    variantsBuilt: 0,
+    hit(route) {
+      hits++
+      routeOf(route).hits++
+    },
+    miss(route) {
+      misses++
+      routeOf(route).misses++
+    },
+    stale(route) {
+      staleServed++
+      routeOf(route).stale++
+    },
+    bypass(route, reason) {
+      bypasses[reason] = (bypasses[reason] ?? 0) + 1
+      routeOf(route).bypasses++
+    },
+    snapshot(store) {
+      const size = store.size()
+      const perRoute: Record<string, CacheRouteStats> = {}
+      for (const [label, c] of routes) {
+        const served = c.hits + c.misses + c.stale
+        perRoute[label] = { ...c, hitRatio: served === 0 ? 0 : c.hits / served }
+      }
+      const served = hits + misses + staleServed
+      return {
+        hits,
+        misses,
+        staleServed,
+        bypasses: { ...bypasses },
+        stores: counters.stores,
+        evictions: size.evictions,
+        invalidations: counters.invalidations,
+        coalesced: counters.coalesced,
+        storeErrors: counters.storeErrors,
+        entries: size.entries,
+        bytes: size.bytes,
+        hitRatio: served === 0 ? 0 : hits / served,
+        estimatedMemoryBytes: store.kind === 'memory' ? size.bytes : 0,
+        routes: perRoute,
+        store: store.kind,
+        variantsBuilt: counters.variantsBuilt,
+      }
+    },
+    reset() {
+      hits = 0
+      misses = 0
+      staleServed = 0
+      bypasses = {}
+      routes = new Map()
+      counters.stores = 0
+      counters.invalidations = 0
+      counters.coalesced = 0
+      counters.storeErrors = 0
+      counters.variantsBuilt = 0
+    },
+  }
+  return counters
+}

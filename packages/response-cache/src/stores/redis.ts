@@ -1,0 +1,225 @@
+import { randomBytes } from 'node:crypto'
+import {
+  type CircuitBreaker,
+  createCircuitBreaker,
+  defineScripts,
+  HotpathError,
+  hashTag,
+  optionError,
+  parseDuration,
+  rejectUnknownOptions,
+  withDeadline,
+} from '@hotpath/core'
+import type { Cluster, Redis } from 'ioredis'
+import type { CacheStore, StoredValue } from '../types'
+import { decode, encode } from './codec'
+
+export interface RedisStoreOptions {
+  /** An ioredis client (standalone or Cluster) you own; the store never closes it. */
+  client?: Redis | Cluster
+  /** Or a URL: the store creates (and closes) its own client, with no offline queue. */
+  url?: string
+  /** Prefix of every key. Default `'hotpath:cache:'`. */
+  prefix?: string
+  /** Deadline of every command. Default `'250ms'`. */
+  timeout?: number | string
+  /** Consecutive failures that open the circuit (commands then fail at once). Default 3. */
+  failureThreshold?: number
+  /** How long the circuit stays open before a trial command. Default `'1s'`. */
+  cooldown?: number | string
+}
+
+type Client = Redis | Cluster
+
+interface Scripts {
+  hotpathCacheTagAdd(key: string, member: string, ttlMs: number): Promise<number>
+  hotpathCacheUnlock(key: string, token: string): Promise<number>
+}
+
+/** Adds a key to a tag set and stretches the set's expiry to cover it (never shortens it). */
+const TAG_ADD = `redis.call('SADD', KEYS[1], ARGV[1])
+local ttl = tonumber(ARGV[2])
+if redis.call('PTTL', KEYS[1]) < ttl then redis.call('PEXPIRE', KEYS[1], ttl) end
+return 1`
+
+/** Releases a lock only if it is still ours. */
+const UNLOCK = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0`
+
+const SCAN_COUNT = 500
+const MAX_SCAN_ROUNDS = 100_000
+
+function isGarbage(error: unknown): boolean {
+  return error instanceof Error && /^(WRONGTYPE|ERR .*(not an integer|wrong kind|syntax))/.test(error.message)
+}
+
+/**
+ * Entries in Redis (ioredis, standalone or Cluster). Keys of one URL share a hash tag (the
+ * primary key), tag sets are Redis sets with an expiry, lock and tag scripts go through
+ * `defineCommand`. Every command has a deadline and a circuit breaker in front of it, so
+ * a dead Redis costs a request nothing but the bypass; a value that is not ours decodes as
+ * a miss.
+ */
+export class RedisStore implements CacheStore {
+  readonly kind = 'redis'
+  readonly shared = true
+  readonly prefix: string
+  readonly client: Client
+  private readonly owned: boolean
+  private readonly timeout: number
+  private readonly breaker: CircuitBreaker
+  private readonly tokenBase = randomBytes(6).toString('hex')
+  private seq = 0
+
+  constructor(options: Readonly<RedisStoreOptions>) {
+    rejectUnknownOptions('RedisStore', options, [
+      'client',
+      'url',
+      'prefix',
+      'timeout',
+      'failureThreshold',
+      'cooldown',
+    ])
+    if (!options || (options.client === undefined) === (options.url === undefined)) {
+      optionError('RedisStore', 'pass exactly one of { client: new Redis(...) } or { url: "redis://..." }.')
+    }
+    this.prefix = options.prefix ?? 'hotpath:cache:'
+    this.timeout = parseDuration(options.timeout ?? '250ms', 'RedisStore: timeout')
+    this.breaker = createCircuitBreaker({
+      failureThreshold: options.failureThreshold ?? 3,
+      cooldown: parseDuration(options.cooldown ?? '1s', 'RedisStore: cooldown'),
+    })
+    if (options.client !== undefined) {
+      this.client = options.client
+      this.owned = false
+    } else {
+      // ioredis is an optional peer dependency: loaded only when a URL asks for it.
+      const IORedis = require('ioredis') as typeof import('ioredis')
+      this.client = new IORedis.Redis(options.url as string, {
+        enableOfflineQueue: false,
+        maxRetriesPerRequest: 1,
+        commandTimeout: this.timeout,
+      })
+      this.client.on('error', () => undefined)
+      this.owned = true
+    }
+    defineScripts(this.client, {
+      hotpathCacheTagAdd: { keys: 1, lua: TAG_ADD },
+      hotpathCacheUnlock: { keys: 1, lua: UNLOCK },
+    })
+  }
+
+  /** `{primary}` hash tag: an entry, its secondary keys and its lock live in one slot. */
+  entryKey(key: string): string {
+    const colon = key.indexOf(':')
+    return colon === -1
+      ? `${this.prefix}e:${hashTag(key)}`
+      : `${this.prefix}e:${hashTag(key.slice(0, colon))}${key.slice(colon)}`
+  }
+
+  tagKey(tag: string): string {
+    return `${this.prefix}t:${hashTag(tag)}`
+  }
+
+  private run<T>(command: () => Promise<T>): Promise<T> {
+    if (!this.breaker.allow()) {
+      return Promise.reject(
+        new HotpathError('ERR_HOTPATH_CIRCUIT_OPEN', 'RedisStore: circuit open after repeated failures'),
+      )
+    }
+    let work: Promise<T>
+    try {
+      work = command()
+    } catch (error) {
+      work = Promise.reject(error)
+    }
+    return withDeadline(work, this.timeout, 'RedisStore command').then(
+      (value) => {
+        this.breaker.success()
+        return value
+      },
+      (error: unknown) => {
+        if (isGarbage(error)) this.breaker.success()
+        else this.breaker.failure()
+        throw error
+      },
+    )
+  }
+
+  get(key: string): Promise<StoredValue | undefined> {
+    return this.run(() => this.client.getBuffer(this.entryKey(key))).then(decode, (error: unknown) => {
+      if (isGarbage(error)) return undefined
+      throw error
+    })
+  }
+
+  async set(key: string, value: StoredValue, ttlMs: number, tags: readonly string[]): Promise<void> {
+    const ttl = Math.ceil(ttlMs)
+    if (!(ttl > 0)) return
+    const entryKey = this.entryKey(key)
+    const scripts = this.client as unknown as Scripts
+    await Promise.all([
+      this.run(() => this.client.set(entryKey, encode(value), 'PX', ttl)),
+      ...tags.map((tag) => this.run(() => scripts.hotpathCacheTagAdd(this.tagKey(tag), entryKey, ttl))),
+    ])
+  }
+
+  async delete(key: string): Promise<number> {
+    return this.run(() => this.client.unlink(this.entryKey(key)))
+  }
+
+  async deleteTag(tag: string): Promise<number> {
+    const tagKey = this.tagKey(tag)
+    const members = await this.run(() => this.client.smembers(tagKey)).catch((error: unknown) => {
+      if (isGarbage(error)) return [] as string[]
+      throw error
+    })
+    // One UNLINK per key: on a Cluster the members live in different slots.
+    const removed = await Promise.all(members.map((member) => this.run(() => this.client.unlink(member))))
+    await this.run(() => this.client.unlink(tagKey))
+    return removed.reduce((sum, n) => sum + n, 0)
+  }
+
+  /** Scans every master (all of a Cluster's) for this store's prefix and unlinks what it finds. */
+  async clear(): Promise<void> {
+    const nodes = this.client.isCluster ? (this.client as Cluster).nodes('master') : [this.client as Redis]
+    const match = `${this.prefix.replace(/[*?[\]\\]/g, '\\$&')}*`
+    await Promise.all(
+      nodes.map(async (node) => {
+        let cursor = '0'
+        for (let round = 0; round < MAX_SCAN_ROUNDS; round++) {
+          const [next, keys] = await this.run(() => node.scan(cursor, 'MATCH', match, 'COUNT', SCAN_COUNT))
+          if (keys.length > 0) {
+            const pipeline = node.pipeline()
+            for (const key of keys) pipeline.unlink(key)
+            await this.run(() => pipeline.exec())
+          }
+          cursor = next
+          if (cursor === '0') break
+        }
+      }),
+    )
+  }
+
+  async lock(key: string, ttlMs: number): Promise<string | undefined> {
+    const token = `${this.tokenBase}:${++this.seq}`
+    const ok = await this.run(() =>
+      this.client.set(`${this.prefix}l:${hashTag(key)}`, token, 'PX', Math.ceil(ttlMs), 'NX'),
+    )
+    return ok === 'OK' ? token : undefined
+  }
+
+  async unlock(key: string, token: string): Promise<void> {
+    const scripts = this.client as unknown as Scripts
+    await this.run(() => scripts.hotpathCacheUnlock(`${this.prefix}l:${hashTag(key)}`, token))
+  }
+
+  size(): { entries: number; bytes: number; evictions: number } {
+    // Redis keeps its own accounting (INFO memory); a synchronous count is not available.
+    return { entries: 0, bytes: 0, evictions: 0 }
+  }
+
+  async close(): Promise<void> {
+    if (this.owned) await this.client.quit().catch(() => this.client.disconnect())
+  }
+}
