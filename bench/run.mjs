@@ -126,7 +126,12 @@ function stopServer(server) {
 }
 
 function load(server, scenario, duration, connections) {
-  const config = { url: `${server.url}${scenario.request.path}`, request: scenario.request, duration, connections }
+  const config = {
+    url: `${server.url}${scenario.request.path}`,
+    request: scenario.request,
+    duration,
+    connections,
+  }
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [join(here, 'load.mjs'), JSON.stringify(config)], {
       stdio: ['ignore', 'pipe', 'inherit'],
@@ -135,6 +140,8 @@ function load(server, scenario, duration, connections) {
     child.stdout.on('data', (chunk) => {
       out += chunk
     })
-    child.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`load exited ${code}`))))
+    child.on('exit', (code) =>
+      code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`load exited ${code}`)),
+    )
   })
 }

@@ -25,7 +25,13 @@ server.listen(0, '127.0.0.1', async () => {
 process.on('message', async (message) => {
   if (message.type === 'probe') {
     const cpu = process.cpuUsage()
-    process.send({ type: 'probe', id: message.id, cpu: cpu.user + cpu.system, requests, rss: process.memoryUsage().rss })
+    process.send({
+      type: 'probe',
+      id: message.id,
+      cpu: cpu.user + cpu.system,
+      requests,
+      rss: process.memoryUsage().rss,
+    })
   } else if (message.type === 'stop') {
     server.closeAllConnections?.()
     server.close()

@@ -52,7 +52,9 @@ export function summarise(samples, scenario, labels) {
 }
 
 const fmt = (n, digits = 0) =>
-  n === null || n === undefined ? '–' : n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits })
+  n === null || n === undefined
+    ? '–'
+    : n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits })
 
 export function formatTable(name, scenario, summary) {
   const lines = [

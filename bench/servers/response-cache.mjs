@@ -28,7 +28,8 @@ function cacheLayer(kind) {
 function compressLayer(kind) {
   if (!kind) return []
   if (kind === 'compression') return [compressionPackage()]
-  if (kind === 'shrink-ray') return [shrinkRay()]
+  // node-zopfli-es is not usable here; shrink-ray then re-encodes its cache with zlib's best level.
+  if (kind === 'shrink-ray') return [shrinkRay({ useZopfliForGzip: false })]
   throw new Error(`response-cache.mjs: unknown compress ${JSON.stringify(kind)}`)
 }
 

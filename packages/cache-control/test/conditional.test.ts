@@ -161,14 +161,20 @@ describe('304 Not Modified (RFC 9110 §13.2.2)', () => {
   it('ignores a 12 KB If-None-Match list instead of scanning it', async () => {
     const { server } = app()
     const etag = await etagOf(server)
-    const res = await request(server).get('/end').set('If-None-Match', `${'"a", '.repeat(2400)}${etag}`).expect(200)
+    const res = await request(server)
+      .get('/end')
+      .set('If-None-Match', `${'"a", '.repeat(2400)}${etag}`)
+      .expect(200)
     expect(res.text).toBe(BODY)
   })
 
   it('still matches inside a 7 KB list', async () => {
     const { server } = app()
     const etag = await etagOf(server)
-    await request(server).get('/end').set('If-None-Match', `${'"a", '.repeat(1400)}${etag}`).expect(304)
+    await request(server)
+      .get('/end')
+      .set('If-None-Match', `${'"a", '.repeat(1400)}${etag}`)
+      .expect(304)
   })
 
   it('parses a huge malformed validator in linear time', () => {

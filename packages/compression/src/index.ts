@@ -10,7 +10,6 @@ export const compression: typeof createCompression & { readonly filter: typeof f
   { filter },
 )
 
-export { filter }
 export { negotiate } from './negotiate'
 export type {
   CompressionFilter,
@@ -20,3 +19,4 @@ export type {
   Encoding,
   SkipReason,
 } from './types'
+export { filter }

@@ -2,22 +2,41 @@ import type { ServerResponse } from 'node:http'
 import { createLogger, routeOf } from '@hotpath/core'
 import type { NextFunction, Request, Response } from 'express'
 import { createDecider, isEncoding } from './decide'
-import { applyWriteHeadArgs, chunkLength, declaredLength, type Fn, methodsOf, weakenETag } from './headers'
+import {
+  applyWriteHeadArgs,
+  chunkLength,
+  declaredLength,
+  type Fn,
+  type Methods,
+  methodsOf,
+  weakenETag,
+} from './headers'
+import { createAppCheck, hasPrototypeMethods } from './hooking'
 import { resolveOptions } from './options'
 import { createRecorder } from './stats'
 import { createStreamer } from './stream'
 import type { CompressionMiddleware, CompressionOptions } from './types'
 
-/** Per-request state: the methods the response had before this instance hooked it. */
-interface State {
-  readonly req: Request
+/** The methods a response had before this instance hooked it. */
+interface Prev {
   readonly write: Fn
   readonly end: Fn
   readonly writeHead: Fn
+}
+
+/** What one response's hooks work with. */
+interface State extends Prev {
+  readonly req: Request
   /** Decided: every later call goes straight to the previous methods. */
   done: boolean
   /** Uncompressed bytes of a streamed response sent as is (to spot large ones). */
   bytesIn: number
+}
+
+interface Hooks {
+  write: Fn
+  end: Fn
+  writeHead: Fn
 }
 
 type Res = ServerResponse & Record<symbol, State | undefined>
@@ -57,49 +76,10 @@ export function createCompression(options?: Readonly<CompressionOptions>): Compr
     }
   }
 
-  const stateOf = (res: ServerResponse): State => (res as Res)[kState] as State
+  const ownState = (res: ServerResponse): State => (res as Res)[kState] as State
 
   const passThrough = (res: ServerResponse, state: State): boolean =>
     state.done || inside === res || res.headersSent
-
-  /** A body that arrives whole: skip, compress in one call, or hand a large one to the stream. */
-  function end(this: ServerResponse, chunk?: unknown, enc?: unknown, cb?: unknown): unknown {
-    const state = stateOf(this)
-    if (passThrough(this, state)) return state.end.call(this, chunk, enc, cb)
-    state.done = true
-    if (typeof chunk === 'function') {
-      cb = chunk
-      chunk = undefined
-    } else if (typeof enc === 'function') {
-      cb = enc
-      enc = undefined
-    }
-    const length = chunkLength(chunk, enc)
-    const outcome = decider.classify(state.req, this, length)
-    if (!isEncoding(outcome)) {
-      recorder.skipped(outcome)
-      if (length >= threshold && decider.missedSaving(outcome, this))
-        recorder.uncompressedLarge(routeOf(state.req))
-      return callPrev(this, state.end, [chunk, enc, cb])
-    }
-    if (length >= syncThreshold) {
-      streamer.install(this, state, outcome)
-      return methodsOf(this).end.call(this, chunk, enc, cb)
-    }
-    let body: Buffer
-    const started = performance.now()
-    try {
-      body = decider.compressSync(outcome, chunk, enc)
-    } catch (err) {
-      log.errorOnce('ERR_HOTPATH_COMPRESSION_FAILED', 'zlib failed; the response was sent uncompressed.', err)
-      return callPrev(this, state.end, [chunk, enc, cb])
-    }
-    recorder.compressed(outcome, routeOf(state.req), length, body.length, performance.now() - started)
-    this.setHeader('Content-Encoding', outcome)
-    this.setHeader('Content-Length', body.length)
-    weakenETag(this)
-    return callPrev(this, state.end, [body, undefined, cb])
-  }
 
   /**
    * Headers are about to go out with the body length unknown (a first `write`, an explicit
@@ -121,38 +101,86 @@ export function createCompression(options?: Readonly<CompressionOptions>): Compr
       if (length >= threshold) recorder.uncompressedLarge(routeOf(state.req))
       return false
     }
+    ;(res as Res)[kState] = state
     m.write = countingWrite
     m.end = countingEnd
     m.writeHead = state.writeHead
     return true
   }
 
-  function write(this: ServerResponse, chunk?: unknown, enc?: unknown, cb?: unknown): unknown {
-    const state = stateOf(this)
-    if (passThrough(this, state)) return state.write.call(this, chunk, enc, cb)
-    return decideStream(this, state)
-      ? methodsOf(this).write.call(this, chunk, enc, cb)
-      : callPrev(this, state.write, [chunk, enc, cb])
-  }
+  /** The three hooks, reading each response's state through `stateOf`. */
+  const hooksFor = (stateOf: (res: ServerResponse) => State): Hooks => ({
+    /** A body that arrives whole: skip, compress in one call, or hand a large one to the stream. */
+    end(this: ServerResponse, chunk?: unknown, enc?: unknown, cb?: unknown): unknown {
+      const state = stateOf(this)
+      if (passThrough(this, state)) return state.end.call(this, chunk, enc, cb)
+      state.done = true
+      if (typeof chunk === 'function') {
+        cb = chunk
+        chunk = undefined
+      } else if (typeof enc === 'function') {
+        cb = enc
+        enc = undefined
+      }
+      const length = chunkLength(chunk, enc)
+      const outcome = decider.classify(state.req, this, length)
+      if (!isEncoding(outcome)) {
+        recorder.skipped(outcome)
+        if (length >= threshold && decider.missedSaving(outcome, this)) {
+          recorder.uncompressedLarge(routeOf(state.req))
+        }
+        return callPrev(this, state.end, [chunk, enc, cb])
+      }
+      if (length >= syncThreshold) {
+        streamer.install(this, state, outcome)
+        return methodsOf(this).end.call(this, chunk, enc, cb)
+      }
+      let body: Buffer
+      const started = performance.now()
+      try {
+        body = decider.compressSync(outcome, chunk, enc)
+      } catch (err) {
+        log.errorOnce(
+          'ERR_HOTPATH_COMPRESSION_FAILED',
+          'zlib failed; the response was sent uncompressed.',
+          err,
+        )
+        return callPrev(this, state.end, [chunk, enc, cb])
+      }
+      recorder.compressed(outcome, routeOf(state.req), length, body.length, performance.now() - started)
+      this.setHeader('Content-Encoding', outcome)
+      this.setHeader('Content-Length', body.length)
+      weakenETag(this)
+      return callPrev(this, state.end, [body, undefined, cb])
+    },
 
-  function writeHead(this: ServerResponse, ...args: unknown[]): unknown {
-    const state = stateOf(this)
-    if (passThrough(this, state)) return state.writeHead.apply(this, args)
-    const rest = applyWriteHeadArgs(this, args)
-    return decideStream(this, state)
-      ? methodsOf(this).writeHead.apply(this, rest)
-      : callPrev(this, state.writeHead, rest)
-  }
+    write(this: ServerResponse, chunk?: unknown, enc?: unknown, cb?: unknown): unknown {
+      const state = stateOf(this)
+      if (passThrough(this, state)) return state.write.call(this, chunk, enc, cb)
+      return decideStream(this, state)
+        ? methodsOf(this).write.call(this, chunk, enc, cb)
+        : callPrev(this, state.write, [chunk, enc, cb])
+    },
+
+    writeHead(this: ServerResponse, ...args: unknown[]): unknown {
+      const state = stateOf(this)
+      if (passThrough(this, state)) return state.writeHead.apply(this, args)
+      const rest = applyWriteHeadArgs(this, args)
+      return decideStream(this, state)
+        ? methodsOf(this).writeHead.apply(this, rest)
+        : callPrev(this, state.writeHead, rest)
+    },
+  })
 
   /** A streamed response sent as is, of unknown length: counted to learn whether it was large. */
   function countingWrite(this: ServerResponse, chunk?: unknown, enc?: unknown, cb?: unknown): unknown {
-    const state = stateOf(this)
+    const state = ownState(this)
     state.bytesIn += chunkLength(chunk, enc)
     return state.write.call(this, chunk, enc, cb)
   }
 
   function countingEnd(this: ServerResponse, chunk?: unknown, enc?: unknown, cb?: unknown): unknown {
-    const state = stateOf(this)
+    const state = ownState(this)
     if (state.bytesIn >= 0) {
       const total = state.bytesIn + chunkLength(chunk, enc)
       if (total >= threshold) recorder.uncompressedLarge(routeOf(state.req))
@@ -161,19 +189,54 @@ export function createCompression(options?: Readonly<CompressionOptions>): Compr
     return state.end.call(this, chunk, enc, cb)
   }
 
-  const middleware = function compression(req: Request, res: Response, next: NextFunction): void {
-    const m = methodsOf(res)
-    ;(res as unknown as Res)[kState] = {
-      req,
-      write: m.write,
-      end: m.end,
-      writeHead: m.writeHead,
-      done: false,
-      bytesIn: 0,
+  const ownHooks = hooksFor(ownState)
+  const prototypeSafe = createAppCheck()
+  const prototypes = new WeakMap<object, object>()
+
+  /** A prototype deriving from `base` that carries the hooks (see hooking.ts for why). */
+  const hookedPrototype = (base: Methods): object => {
+    let proto = prototypes.get(base)
+    if (proto === undefined) {
+      const { write, end, writeHead } = base
+      const hooks = hooksFor((res) => ({
+        req: (res as unknown as Response).req,
+        write,
+        end,
+        writeHead,
+        done: false,
+        bytesIn: 0,
+      }))
+      const method = (value: unknown): PropertyDescriptor => ({ value, writable: true, configurable: true })
+      const properties: PropertyDescriptorMap = {
+        write: method(hooks.write),
+        end: method(hooks.end),
+        writeHead: method(hooks.writeHead),
+      }
+      if (base.flush === undefined) properties.flush = method(flushNoop)
+      proto = Object.create(base, properties) as object
+      prototypes.set(base, proto)
     }
-    m.end = end
-    m.write = write
-    m.writeHead = writeHead
+    return proto
+  }
+
+  const middleware = function compression(req: Request, res: Response, next: NextFunction): void {
+    const base = Object.getPrototypeOf(res) as Methods
+    if (res.req === req && hasPrototypeMethods(res, base) && prototypeSafe(req)) {
+      Object.setPrototypeOf(res, hookedPrototype(base))
+    } else {
+      const m = methodsOf(res)
+      ;(res as unknown as Res)[kState] = {
+        req,
+        write: m.write,
+        end: m.end,
+        writeHead: m.writeHead,
+        done: false,
+        bytesIn: 0,
+      }
+      m.end = ownHooks.end
+      m.write = ownHooks.write
+      m.writeHead = ownHooks.writeHead
+    }
     next()
   } as unknown as CompressionMiddleware
 

@@ -102,7 +102,9 @@ describe('negotiation on the wire', () => {
   })
   const encodingFor = async (header?: string): Promise<string | undefined> => {
     const test = raw(request(app).get('/json'))
-    const res = await (header === undefined ? test.set('Accept-Encoding', '') : test.set('Accept-Encoding', header))
+    const res = await (header === undefined
+      ? test.set('Accept-Encoding', '')
+      : test.set('Accept-Encoding', header))
     expect(res.status).toBe(200)
     expect(decode(res.headers['content-encoding'], res.body).toString()).toBe(text1k)
     return res.headers['content-encoding']

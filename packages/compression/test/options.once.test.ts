@@ -1,5 +1,5 @@
 import { HotpathError } from '@hotpath/core'
-import { compression, type CompressionOptions } from '../src'
+import { type CompressionOptions, compression } from '../src'
 
 function codeOf(fn: () => unknown): string | undefined {
   try {
@@ -28,7 +28,8 @@ describe('options', () => {
   })
 
   it('rejects an unsupported encoding and names the supported ones', () => {
-    const make = () => compression({ encodings: ['gzip', 'zstd'] as unknown as CompressionOptions['encodings'] })
+    const make = () =>
+      compression({ encodings: ['gzip', 'zstd'] as unknown as CompressionOptions['encodings'] })
     expect(codeOf(make)).toBe('ERR_HOTPATH_OPTION')
     expect(messageOf(make)).toContain('br, gzip, deflate')
   })

@@ -64,7 +64,9 @@ describe('responses left untouched', () => {
   })
 
   it('does not touch a 304', async () => {
-    const res = await raw(request(app).get('/etag').set('Accept-Encoding', 'gzip').set('If-None-Match', '"v1"'))
+    const res = await raw(
+      request(app).get('/etag').set('Accept-Encoding', 'gzip').set('If-None-Match', '"v1"'),
+    )
     expect(res.status).toBe(304)
     expect(res.headers['content-encoding']).toBeUndefined()
     expect(res.headers.etag).toBe('"v1"')
@@ -119,7 +121,9 @@ describe('responses left untouched', () => {
 
 describe('filter', () => {
   it('sends the response as is when a custom filter says no, counted as filtered', async () => {
-    const compress = compression({ filter: (req, res) => req.path !== '/secret' && compression.filter(req, res) })
+    const compress = compression({
+      filter: (req, res) => req.path !== '/secret' && compression.filter(req, res),
+    })
     const app = appWith(compress, (a) => {
       a.get('/secret', (_req, res) => {
         res.type('json').send(text1k)
@@ -132,7 +136,9 @@ describe('filter', () => {
   })
 
   it('still compresses other routes through the wrapped default filter', async () => {
-    const compress = compression({ filter: (req, res) => req.path !== '/secret' && compression.filter(req, res) })
+    const compress = compression({
+      filter: (req, res) => req.path !== '/secret' && compression.filter(req, res),
+    })
     const app = appWith(compress, (a) => {
       a.get('/public', (_req, res) => {
         res.type('json').send(text1k)

@@ -44,7 +44,9 @@ describe('server-sent events', () => {
       expect(res.headers['content-encoding']).toBe('gzip')
       const gunzip = zlib.createGunzip()
       res.pipe(gunzip)
-      const first = await new Promise<string>((resolve) => gunzip.once('data', (c: Buffer) => resolve(c.toString())))
+      const first = await new Promise<string>((resolve) =>
+        gunzip.once('data', (c: Buffer) => resolve(c.toString())),
+      )
       expect(first).toBe('data: first\n\n')
       release()
       await new Promise((resolve) => gunzip.on('end', resolve).resume())
@@ -80,7 +82,9 @@ describe('a client that stops reading a 50 MB response', () => {
   const TOTAL = 50 * 1024 * 1024
   // Random hex compresses to about half, so the compressed stream is ~25 MB: far more than
   // the socket buffers can hold, so the server must stop producing when the client stops.
-  const CHUNK = Buffer.from(Array.from({ length: 32 * 1024 }, () => Math.floor(Math.random() * 16).toString(16)).join(''))
+  const CHUNK = Buffer.from(
+    Array.from({ length: 32 * 1024 }, () => Math.floor(Math.random() * 16).toString(16)).join(''),
+  )
   let server: Listening
   let produced = 0
   let source: Readable | undefined

@@ -10,7 +10,8 @@ import { findInsights } from './insights'
 import type { QueryLog } from './queries'
 import { type RouteRecord, type RouteTable, STATUS_CLASSES } from './routes'
 import type { RuntimeSampler } from './runtime'
-import { newScratch } from './series'
+import { COARSE_DIGITS, FINE_DIGITS, newScratch } from './intervals'
+import { isCoarse } from './series'
 import type { SlowLog } from './slow'
 import type { ProfilerFullStats, RouteDetail, SlowRequestReport } from './types'
 import { isWindow, type Now, seriesOf, summarize } from './windows'
@@ -40,13 +41,15 @@ export interface Reports {
 
 /** The read side: everything here runs when someone looks, never on the request path. */
 export function createReports(src: ReportSources): Reports {
-  // One scratch histogram per instance, reused by every merge (reads are synchronous).
-  const scratch = newScratch()
+  // Scratch histograms per instance, reused by every merge (reads are synchronous).
+  const fine = newScratch(FINE_DIGITS)
+  const coarse = newScratch(COARSE_DIGITS)
+  const scratch = (w: WindowName) => (isCoarse(w) ? coarse : fine)
 
   function overview(): ProfilerOverview {
     const now = src.now()
     const windows = {} as ProfilerOverview['windows']
-    for (const w of WINDOWS) windows[w] = summarize(seriesOf(src.routes.byLabel.values()), w, now, scratch)
+    for (const w of WINDOWS) windows[w] = summarize(seriesOf(src.routes.byLabel.values()), w, now, scratch(w))
     return {
       windows,
       eventLoop: src.sampler.eventLoop(),
@@ -62,7 +65,7 @@ export function createReports(src: ReportSources): Reports {
     const out: RouteDetail[] = []
     for (const record of src.routes.byLabel.values()) {
       if (record.requests === 0) continue
-      const summary = summarize(record.allSeries(), window, now, scratch)
+      const summary = summarize(record.allSeries(), window, now, scratch(window))
       if (summary.count === 0) continue
       out.push({
         route: record.label,

@@ -1,6 +1,7 @@
 import { routeOf, UNMATCHED } from '@hotpath/core'
 import type { Request } from 'express'
-import { type HistogramPool, Series } from './series'
+import type { HistogramPool } from './intervals'
+import { Series } from './series'
 import type { Outcome } from './types'
 
 /** The label every route beyond `maxRoutes` is folded into. */

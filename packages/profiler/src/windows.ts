@@ -2,7 +2,8 @@ import type { LatencySummary, WindowName } from '@hotpath/core'
 import type { JsHistogram } from 'hdr-histogram-js'
 import { round } from './queries'
 import type { RouteRecord } from './routes'
-import { BLOCK_SLOTS, BLOCKS_KEPT, SLOT_NS, SLOTS_KEPT, type Series, type Totals } from './series'
+import type { Totals } from './intervals'
+import { BLOCK_SLOTS, BLOCKS_KEPT, SLOT_NS, SLOTS_KEPT, type Series } from './series'
 
 export function isWindow(value: unknown): value is WindowName {
   return value === '1m' || value === '5m' || value === '1h' || value === 'all'
@@ -43,7 +44,7 @@ export function summarize(
   if (t.count === 0) return emptySummary()
   const seconds = windowSeconds(window, now)
   const maxMs = t.maxNs / 1e6
-  // HDR reports the top of a value's bucket (≤ 0.1% above); never above the exact maximum.
+  // HDR reports the top of a value's bucket (≤ 0.1% above, ≤ 1% for 1h/all); never above the exact maximum.
   const [p50, p90, p95, p99, p999] = percentiles(scratch, t.count).map((us) => round(Math.min(us / 1000, maxMs)))
   return {
     count: t.count,

@@ -1,0 +1,1 @@
+document.querySelector('#year').textContent = String(new Date().getFullYear())
