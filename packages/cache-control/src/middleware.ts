@@ -90,7 +90,7 @@ export function cacheControl(options: Readonly<CacheControlOptions> = {}): Cache
   function applyPolicy(res: Response, state: State, status: number): void {
     state.applied = true
     const rule = state.rule
-    if (!rule || !rule.methods.has(state.req.method)) return
+    if (!rule?.methods.has(state.req.method)) return
     if (rule.cacheable(status)) {
       const set =
         rule.fingerprinted && rule.fingerprint.test(pathOf(state.req)) ? rule.fingerprinted : rule.headers

@@ -128,5 +128,5 @@ function countLayers(app: ReturnType<typeof express>): number {
   // Express 4 keeps the stack on app._router, Express 5 on app.router; both are internal.
   const holder = app as unknown as { _router?: { stack: unknown[] }; router?: { stack: unknown[] } }
   const router = expressMajor >= 5 ? holder.router : holder._router
-  return (router?.stack as unknown[]).length
+  return (router as { stack: unknown[] }).stack.length
 }
