@@ -79,10 +79,12 @@ export function createAppCheck(): (req: Request) => boolean {
         stack = undefined
       }
       const list = Array.isArray(stack) ? (stack as unknown[]) : undefined
+      // A mounted app hands unanswered requests back to its parent, which resets the prototype.
+      const mounted = (app as { parent?: unknown }).parent !== undefined
       verdict = {
         stack: list,
         length: list?.length ?? -1,
-        prototypeSafe: list !== undefined && !stackHoldsApp(list, 0),
+        prototypeSafe: list !== undefined && !mounted && !stackHoldsApp(list, 0),
       }
       verdicts.set(app, verdict)
     }

@@ -1,7 +1,6 @@
 import type { ServerResponse } from 'node:http'
 import { createLogger, HotpathError, methodOf, type WindowName } from '@hotpath/core'
 import type { NextFunction, Request, Response } from 'express'
-import onFinished from 'on-finished'
 import onHeaders from 'on-headers'
 import { defaultRegistry, registerMetrics } from './metrics'
 import { resolveOptions } from './options'
@@ -88,14 +87,17 @@ export function profiler(options?: Readonly<ProfilerOptions>): Profiler {
     })
   }
 
-  // One shared listener (no closure per request): on-finished hands back `res`, and `res.req`
-  // leads to the state.
-  function onDone(_err: unknown, res: Response): void {
-    const req = res.req
+  // The end of every response is its 'close' event: Node (≥ 18) emits it exactly once per
+  // ServerResponse, after 'finish' when the response completed and when the connection closed
+  // first. One shared listener, no closure per request: on-finished does the same job with ~10
+  // allocations per request (ee-first listeners on the response and the socket), which showed in
+  // the bench as GC time.
+  function onClose(this: Response): void {
+    const req = this.req
     const state = stateOf(req, STATE)
     if (state === undefined) return
     try {
-      finish(req, res, state)
+      finish(req, this, state)
     } catch (err) {
       log.errorOnce('ERR_HOTPATH_PROFILER_RECORD', `${PKG}: failed to record a request.`, err)
     }
@@ -117,7 +119,7 @@ export function profiler(options?: Readonly<ProfilerOptions>): Profiler {
   const handler = function profiler(req: Request, res: Response, next: NextFunction): void {
     const state = new RequestState(clock())
     ;(req as unknown as Record<symbol, RequestState>)[STATE] = state
-    onFinished(res, onDone)
+    res.on('close', onClose)
     if (withServerTiming) onHeaders(res, serverTiming)
     next()
   }

@@ -17,6 +17,7 @@ export interface RedisClientLike {
   defineCommand(name: string, definition: { numberOfKeys?: number; lua: string }): void
   del(...keys: string[]): Promise<number>
   quit(): Promise<unknown>
+  disconnect(): void
 }
 
 export interface RedisStoreOptions {
@@ -137,7 +138,10 @@ export class RedisStore implements Store {
   }
 
   async close(): Promise<void> {
-    if (this.owned) await this.client.quit().catch(() => undefined)
+    if (!this.owned) return
+    await this.client.quit().catch(() => undefined)
+    // quit() cannot reach a server that is down; disconnect() also stops the reconnect loop.
+    this.client.disconnect()
   }
 }
 

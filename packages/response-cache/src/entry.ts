@@ -17,6 +17,12 @@ export interface Placement {
 
 const MAX_TAGS = 64
 
+type Mutable<T> = { -readonly [K in keyof T]: T[K] }
+
+function msOrAwait(value: RouteConfig['ttl'], _req: Request, _res: Response): number | undefined {
+  return typeof value === 'number' ? value : undefined
+}
+
 async function userTags(route: RouteConfig, req: Request, res: Response): Promise<string[]> {
   if (route.tags === undefined) return []
   const value = typeof route.tags === 'function' ? await route.tags(req, res) : route.tags
@@ -40,14 +46,18 @@ export async function buildEntry(
   variantMinBytes: number,
   now: number,
 ): Promise<Placement | undefined> {
-  let ttl = await msOf(route.ttl, req, res)
+  // Static options (the common case) resolve without a microtask.
+  let ttl = msOrAwait(route.ttl, req, res) ?? (await msOf(route.ttl, req, res))
   if (verdict.maxAgeMs !== undefined) ttl = Math.min(ttl, verdict.maxAgeMs)
   if (!(ttl > 0)) return undefined
-  const swr = await msOf(route.swr, req, res)
-  const sie = await msOf(route.sie, req, res)
-  const tags = [...(await userTags(route, req, res)), ...surrogateKeys(captured.headers['surrogate-key'])]
+  const swr = msOrAwait(route.swr, req, res) ?? (await msOf(route.swr, req, res))
+  const sie = msOrAwait(route.sie, req, res) ?? (await msOf(route.sie, req, res))
+  const surrogate = captured.headers['surrogate-key']
+  const tags = route.tags === undefined ? [] : await userTags(route, req, res)
+  if (surrogate !== undefined) tags.push(...surrogateKeys(surrogate))
   const url = req.originalUrl ?? req.url
-  const allTags = [...new Set([...tags, ...implicitTags(url)])].slice(0, MAX_TAGS)
+  const implicit = implicitTags(url)
+  const allTags = tags.length === 0 ? implicit : [...new Set([...tags, ...implicit])].slice(0, MAX_TAGS)
   const headers: Array<readonly [string, HeaderValue]> = []
   for (const name of Object.keys(captured.headers)) {
     const value = captured.headers[name]
@@ -59,7 +69,7 @@ export async function buildEntry(
   const fields = varyFields(captured.headers.vary, route.vary).filter(
     (f) => !(identity && f === 'accept-encoding'),
   )
-  const entry: CacheEntry = {
+  const entry: Mutable<CacheEntry> = {
     kind: 'entry',
     status: captured.status,
     headers,
@@ -79,7 +89,7 @@ export async function buildEntry(
     compress: variantMinBytes > 0 && wantsVariants(entry, variantMinBytes),
   }
   const key = fields.length === 0 ? primary : secondaryKey(primary, fields, req.headers)
-  return { entry: placed, key, fields, storeTtl: ttl + Math.max(swr, sie) }
+  return { entry, key, fields, storeTtl: ttl + Math.max(swr, sie) }
 }
 
 /** Writes an entry (and, for a response that varies, the marker at its primary key). */

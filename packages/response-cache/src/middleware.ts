@@ -12,6 +12,10 @@ import type { MaybePromise, ResponseCache, ResponseCacheOptions, RouteOptions } 
 /** RFC 9111 §4.4: a successful response to these invalidates the stored responses of its URL. */
 const UNSAFE = new Set(['POST', 'PUT', 'PATCH', 'DELETE'])
 
+/** Per-request mark: the instances that already handled this request (app.use + route()). */
+const HANDLED = Symbol('hotpath.responseCache.handled')
+type Marked = IncomingMessage & { [HANDLED]?: object }
+
 type Trust = (address: string | undefined, hop: number) => boolean
 
 function flag(value: RouteConfig['cookies'], req: Request, res: Response): MaybePromise<boolean> {
@@ -41,7 +45,8 @@ export function responseCache(options: Readonly<ResponseCacheOptions> = {}): Res
   const { counters } = engine
   const flow = createFlow(engine)
   const stale = createStale(engine, flow)
-  const handled = new WeakSet<IncomingMessage>()
+  // Identity of this instance for the per-request mark (two instances never skip each other).
+  const self = {}
 
   function decide(ctx: Ctx, found: Found): void {
     const entry = found.entry
@@ -117,11 +122,12 @@ export function responseCache(options: Readonly<ResponseCacheOptions> = {}): Res
   }
 
   function handle(req: Request, res: Response, next: NextFunction, route: RouteConfig): void {
-    if (handled.has(req)) {
+    const marked = req as Marked
+    if (marked[HANDLED] === self) {
       next()
       return
     }
-    handled.add(req)
+    marked[HANDLED] = self
     const method = req.method
     if (method !== 'GET' && method !== 'HEAD') {
       if (UNSAFE.has(method)) invalidateOnSuccess(req, res)
