@@ -84,14 +84,22 @@ describe('the example shop', () => {
     for (let i = 0; i < 5; i++) {
       await request(server).post('/login').send({ username: 'demo', password: 'wrong' }).expect(401)
     }
-    const limited = await request(server).post('/login').send({ username: 'demo', password: 'hotpath' }).expect(429)
+    const limited = await request(server)
+      .post('/login')
+      .send({ username: 'demo', password: 'hotpath' })
+      .expect(429)
     expect(Number(limited.headers['retry-after'])).toBeGreaterThan(0)
     expect(limited.headers['cache-control']).toBe('no-store')
   })
 
   it('signs a user in with a cookie that is never stored by the cache', async () => {
-    const res = await request(server).post('/login').send({ username: 'demo', password: 'hotpath' }).expect(200)
-    expect(res.headers['set-cookie']?.[0]).toMatch(/^session=[0-9a-f]{32}; Path=\/; HttpOnly; SameSite=Strict$/)
+    const res = await request(server)
+      .post('/login')
+      .send({ username: 'demo', password: 'hotpath' })
+      .expect(200)
+    expect(res.headers['set-cookie']?.[0]).toMatch(
+      /^session=[0-9a-f]{32}; Path=\/; HttpOnly; SameSite=Strict$/,
+    )
     expect(shop.cache.stats().entries).toBe(0)
   })
 
@@ -100,7 +108,9 @@ describe('the example shop', () => {
     expect(res.headers['server-timing']).toMatch(/total;dur=\d/)
     const routes = shop.prof.routes('all').map((route) => route.route)
     expect(routes).toContain('GET /api/products/:id')
-    expect(shop.prof.queries().shapes.map((shape) => shape.shape)).toContain('SELECT * FROM products WHERE id = ?')
+    expect(shop.prof.queries().shapes.map((shape) => shape.shape)).toContain(
+      'SELECT * FROM products WHERE id = ?',
+    )
   })
 
   it('keeps the dashboard behind its token and reports the shop traffic', async () => {
@@ -112,7 +122,10 @@ describe('the example shop', () => {
       .expect(200)
     expect(res.body.schema).toBe(1)
     expect(res.headers['cache-control']).toBe('no-store')
-    const metrics = await request(server).get('/performance/metrics').set('Authorization', `Bearer ${TOKEN}`).expect(200)
+    const metrics = await request(server)
+      .get('/performance/metrics')
+      .set('Authorization', `Bearer ${TOKEN}`)
+      .expect(200)
     expect(metrics.text).toContain('http_server_request_duration_seconds_bucket')
   })
 })

@@ -11,7 +11,7 @@ import {
   methodsOf,
   weakenETag,
 } from './headers'
-import { createAppCheck, hasPrototypeMethods } from './hooking'
+import { hasPrototypeMethods, isAppResponse, isMountedApp } from './hooking'
 import { resolveOptions } from './options'
 import { createRecorder } from './stats'
 import { createStreamer } from './stream'
@@ -65,6 +65,12 @@ export function createCompression(options?: Readonly<CompressionOptions>): Compr
    * and `end` call `this.writeHead` internally; those re-entrant calls must pass through.
    */
   let inside: ServerResponse | null = null
+  /**
+   * Responses that opted in to this instance's hooks on their app's response prototype. A
+   * response leaves the set once it is handed to the stream or counting methods, so calls
+   * made through the prototype from then on go straight to the previous methods.
+   */
+  const optedIn = new WeakSet<ServerResponse>()
 
   const callPrev = (res: ServerResponse, fn: Fn, args: ArrayLike<unknown>): unknown => {
     const outer = inside
@@ -87,6 +93,7 @@ export function createCompression(options?: Readonly<CompressionOptions>): Compr
    */
   const decideStream = (res: ServerResponse, state: State): boolean => {
     state.done = true
+    optedIn.delete(res)
     const m = methodsOf(res)
     if (m.flush === undefined) m.flush = flushNoop
     const length = declaredLength(res)
@@ -104,15 +111,18 @@ export function createCompression(options?: Readonly<CompressionOptions>): Compr
     ;(res as Res)[kState] = state
     m.write = countingWrite
     m.end = countingEnd
-    m.writeHead = state.writeHead
     return true
   }
 
-  /** The three hooks, reading each response's state through `stateOf`. */
-  const hooksFor = (stateOf: (res: ServerResponse) => State): Hooks => ({
+  /**
+   * The three hooks, reading each response's state through `stateOf`; a response without
+   * state (not opted in) goes straight to `unhooked`.
+   */
+  const hooksFor = (stateOf: (res: ServerResponse) => State | undefined, unhooked?: Prev): Hooks => ({
     /** A body that arrives whole: skip, compress in one call, or hand a large one to the stream. */
     end(this: ServerResponse, chunk?: unknown, enc?: unknown, cb?: unknown): unknown {
       const state = stateOf(this)
+      if (state === undefined) return (unhooked as Prev).end.call(this, chunk, enc, cb)
       if (passThrough(this, state)) return state.end.call(this, chunk, enc, cb)
       state.done = true
       if (typeof chunk === 'function') {
@@ -132,6 +142,7 @@ export function createCompression(options?: Readonly<CompressionOptions>): Compr
         return callPrev(this, state.end, [chunk, enc, cb])
       }
       if (length >= syncThreshold) {
+        optedIn.delete(this)
         streamer.install(this, state, outcome)
         return methodsOf(this).end.call(this, chunk, enc, cb)
       }
@@ -156,6 +167,7 @@ export function createCompression(options?: Readonly<CompressionOptions>): Compr
 
     write(this: ServerResponse, chunk?: unknown, enc?: unknown, cb?: unknown): unknown {
       const state = stateOf(this)
+      if (state === undefined) return (unhooked as Prev).write.call(this, chunk, enc, cb)
       if (passThrough(this, state)) return state.write.call(this, chunk, enc, cb)
       return decideStream(this, state)
         ? methodsOf(this).write.call(this, chunk, enc, cb)
@@ -164,6 +176,7 @@ export function createCompression(options?: Readonly<CompressionOptions>): Compr
 
     writeHead(this: ServerResponse, ...args: unknown[]): unknown {
       const state = stateOf(this)
+      if (state === undefined) return (unhooked as Prev).writeHead.apply(this, args)
       if (passThrough(this, state)) return state.writeHead.apply(this, args)
       const rest = applyWriteHeadArgs(this, args)
       return decideStream(this, state)
@@ -190,39 +203,45 @@ export function createCompression(options?: Readonly<CompressionOptions>): Compr
   }
 
   const ownHooks = hooksFor(ownState)
-  const prototypeSafe = createAppCheck()
-  const prototypes = new WeakMap<object, object>()
+  const hookedPrototypes = new WeakSet<object>()
 
-  /** A prototype deriving from `base` that carries the hooks (see hooking.ts for why). */
-  const hookedPrototype = (base: Methods): object => {
-    let proto = prototypes.get(base)
-    if (proto === undefined) {
-      const { write, end, writeHead } = base
-      const hooks = hooksFor((res) => ({
-        req: (res as unknown as Response).req,
-        write,
-        end,
-        writeHead,
-        done: false,
-        bytesIn: 0,
-      }))
-      const method = (value: unknown): PropertyDescriptor => ({ value, writable: true, configurable: true })
-      const properties: PropertyDescriptorMap = {
-        write: method(hooks.write),
-        end: method(hooks.end),
-        writeHead: method(hooks.writeHead),
-      }
-      if (base.flush === undefined) properties.flush = method(flushNoop)
-      proto = Object.create(base, properties) as object
-      prototypes.set(base, proto)
+  /** Defines the hooks on an app's response prototype, once (see hooking.ts for why). */
+  const hookPrototype = (base: Methods): void => {
+    hookedPrototypes.add(base)
+    const prev: Prev = { write: base.write, end: base.end, writeHead: base.writeHead }
+    const hooks = hooksFor(
+      (res) =>
+        optedIn.has(res)
+          ? { req: (res as unknown as Response).req, ...prev, done: false, bytesIn: 0 }
+          : undefined,
+      prev,
+    )
+    const method = (value: unknown): PropertyDescriptor => ({ value, writable: true, configurable: true })
+    const properties: PropertyDescriptorMap = {
+      write: method(hooks.write),
+      end: method(hooks.end),
+      writeHead: method(hooks.writeHead),
     }
-    return proto
+    if (base.flush === undefined) properties.flush = method(flushNoop)
+    Object.defineProperties(base, properties)
+  }
+
+  /** Per response prototype: may the hooks live on it (an Express app's, not a mounted app's)? */
+  const verdicts = new WeakMap<object, boolean>()
+  const prototypeUsable = (base: Methods): boolean => {
+    let usable = verdicts.get(base)
+    if (usable === undefined) {
+      usable = isAppResponse(base) && !isMountedApp((base as { app?: unknown }).app)
+      verdicts.set(base, usable)
+    }
+    return usable
   }
 
   const middleware = function compression(req: Request, res: Response, next: NextFunction): void {
     const base = Object.getPrototypeOf(res) as Methods
-    if (res.req === req && hasPrototypeMethods(res, base) && prototypeSafe(req)) {
-      Object.setPrototypeOf(res, hookedPrototype(base))
+    if (prototypeUsable(base) && hasPrototypeMethods(res, base)) {
+      if (!hookedPrototypes.has(base)) hookPrototype(base)
+      optedIn.add(res)
     } else {
       const m = methodsOf(res)
       ;(res as unknown as Res)[kState] = {

@@ -29,8 +29,6 @@ interface StreamState {
   upperEnd: Fn
 }
 
-type Res = ServerResponse & Record<symbol, StreamState | undefined>
-
 export interface Streamer {
   /** Hands `res` to the `compression` package for `encoding`, with counting on both sides of it. */
   install(res: ServerResponse, base: BaseState, encoding: Encoding): void
@@ -45,7 +43,8 @@ function noop(): void {}
  * Around it sit two thin layers: one above counts bytes in, one below counts bytes out.
  */
 export function createStreamer(config: Readonly<Config>, recorder: Recorder): Streamer {
-  const kStream = Symbol('hotpath.compression.stream')
+  // A WeakMap, not a property: adding a property to an Express response copies its map.
+  const streams = new WeakMap<ServerResponse, StreamState>()
   const delegate = compressionPackage({
     threshold: 0,
     filter: () => true,
@@ -61,7 +60,7 @@ export function createStreamer(config: Readonly<Config>, recorder: Recorder): St
   )
 
   function upperWrite(this: ServerResponse, chunk?: unknown, enc?: unknown, cb?: unknown): unknown {
-    const s = (this as Res)[kStream] as StreamState
+    const s = streams.get(this) as StreamState
     if (typeof enc === 'function') {
       cb = enc
       enc = undefined
@@ -76,7 +75,7 @@ export function createStreamer(config: Readonly<Config>, recorder: Recorder): St
   }
 
   function upperEnd(this: ServerResponse, chunk?: unknown, enc?: unknown, cb?: unknown): unknown {
-    const s = (this as Res)[kStream] as StreamState
+    const s = streams.get(this) as StreamState
     if (typeof chunk === 'function') {
       cb = chunk
       chunk = undefined
@@ -95,13 +94,13 @@ export function createStreamer(config: Readonly<Config>, recorder: Recorder): St
   }
 
   function lowerWrite(this: ServerResponse, chunk?: unknown, enc?: unknown, cb?: unknown): unknown {
-    const s = (this as Res)[kStream] as StreamState
+    const s = streams.get(this) as StreamState
     s.bytesOut += chunkLength(chunk, enc)
     return s.base.write.call(this, chunk, enc, cb)
   }
 
   function lowerEnd(this: ServerResponse, chunk?: unknown, enc?: unknown, cb?: unknown): unknown {
-    const s = (this as Res)[kStream] as StreamState
+    const s = streams.get(this) as StreamState
     s.bytesOut += chunkLength(chunk, enc)
     if (!s.finished) {
       s.finished = true
@@ -115,7 +114,7 @@ export function createStreamer(config: Readonly<Config>, recorder: Recorder): St
   }
 
   function onClose(this: ServerResponse): void {
-    const s = (this as Res)[kStream] as StreamState
+    const s = streams.get(this) as StreamState
     if (!s.finished) {
       s.finished = true
       recorder.aborted()
@@ -124,12 +123,11 @@ export function createStreamer(config: Readonly<Config>, recorder: Recorder): St
 
   return {
     install(res, base, encoding) {
-      const r = res as Res
-      weakenETag(r)
+      weakenETag(res)
       const s: StreamState = {
         base,
         encoding,
-        flushEach: config.flushEventStream && isEventStream(r),
+        flushEach: config.flushEventStream && isEventStream(res),
         bytesIn: 0,
         bytesOut: 0,
         inputEndedAt: 0,
@@ -137,16 +135,16 @@ export function createStreamer(config: Readonly<Config>, recorder: Recorder): St
         upperWrite: base.write,
         upperEnd: base.end,
       }
-      r[kStream] = s
-      methodsOf(r).write = lowerWrite
-      methodsOf(r).end = lowerEnd
-      methodsOf(r).writeHead = base.writeHead
-      r.once('close', onClose)
-      delegate(requests.get(encoding) as Request, r as unknown as Response, noop)
-      s.upperWrite = methodsOf(r).write
-      s.upperEnd = methodsOf(r).end
-      methodsOf(r).write = upperWrite
-      methodsOf(r).end = upperEnd
+      streams.set(res, s)
+      // compression wraps whatever `writeHead` is there: the hooks pass decided responses through.
+      methodsOf(res).write = lowerWrite
+      methodsOf(res).end = lowerEnd
+      res.once('close', onClose)
+      delegate(requests.get(encoding) as Request, res as unknown as Response, noop)
+      s.upperWrite = methodsOf(res).write
+      s.upperEnd = methodsOf(res).end
+      methodsOf(res).write = upperWrite
+      methodsOf(res).end = upperEnd
     },
   }
 }

@@ -65,6 +65,10 @@ describe('compressing a streamed body', () => {
     a.get('/large', (_req, res) => {
       res.type('json').send(text5k)
     })
+    a.get('/head-array', (_req, res) => {
+      res.writeHead(200, 'OK', ['Content-Type', 'application/json', 'ETag', '"v2"'])
+      res.end(text1k)
+    })
     a.get('/head-first', (_req, res) => {
       res.writeHead(200, { 'Content-Type': 'application/json', ETag: '"v1"' })
       res.end(text1k)
@@ -83,6 +87,13 @@ describe('compressing a streamed body', () => {
     expect(res.headers['content-encoding']).toBe('br')
     expect(res.headers['content-length']).toBeUndefined()
     expect(decode('br', res.body).toString()).toBe(text5k)
+  })
+
+  it('compresses a response whose headers were passed to writeHead as a flat array', async () => {
+    const res = await raw(request(app).get('/head-array').set('Accept-Encoding', 'gzip'))
+    expect(res.headers['content-encoding']).toBe('gzip')
+    expect(res.headers.etag).toBe('W/"v2"')
+    expect(decode('gzip', res.body).toString()).toBe(text1k)
   })
 
   it('compresses a response whose headers were passed to writeHead', async () => {

@@ -1,8 +1,9 @@
+import http from 'node:http'
 import type { NextFunction, Request, Response } from 'express'
 import request from 'supertest'
 import { express } from '../../../test/helpers/express'
 import { compression } from '../src'
-import { decode, jsonOfSize, raw } from './helpers'
+import { decode, jsonOfSize, listen, raw } from './helpers'
 
 const text1k = JSON.stringify(jsonOfSize(1024))
 
@@ -50,6 +51,27 @@ describe('where the response comes from', () => {
     const res = await raw(request(app).get('/json').set('Accept-Encoding', 'gzip'))
     expect(res.headers['content-encoding']).toBe('gzip')
     expect(decode('gzip', res.body).toString()).toBe(text1k)
+  })
+
+  it('streams a chunked response of a mounted sub-app and counts its bytes', async () => {
+    const compress = compression()
+    const sub = express()
+    sub.get('/chunks', (_req, res) => {
+      res.writeHead(200, { 'Content-Type': 'text/plain' })
+      res.write(text1k)
+      res.end(text1k)
+    })
+    const app = express()
+    app.use(compress)
+    app.use('/v2', sub)
+    const res = await raw(request(app).get('/v2/chunks').set('Accept-Encoding', 'deflate'))
+    expect(res.headers['content-encoding']).toBe('deflate')
+    expect(decode('deflate', res.body).toString()).toBe(text1k + text1k)
+    expect(compress.stats().encodings.deflate).toMatchObject({
+      responses: 1,
+      bytesIn: 2 * Buffer.byteLength(text1k),
+      bytesOut: res.body.length,
+    })
   })
 
   it('compresses a response of a router nested in a router', async () => {
@@ -112,16 +134,46 @@ describe('where the response comes from', () => {
     expect(decode('gzip', res.body).toString()).toBe(text1k)
   })
 
-  it('leaves the Express response prototype of the app unchanged', async () => {
+  it('does not touch a response of a route mounted before it', async () => {
+    const compress = compression()
     const app = express()
-    const proto = app.response
-    const methods = [proto.end, proto.write, proto.writeHead]
-    app.use(compression())
-    app.get('/json', (_req, res) => {
+    app.get('/before', (_req, res) => {
       res.type('json').send(text1k)
     })
-    await raw(request(app).get('/json').set('Accept-Encoding', 'gzip'))
-    expect([proto.end, proto.write, proto.writeHead]).toEqual(methods)
-    expect(Object.hasOwn(proto, 'end')).toBe(false)
+    app.use(compress)
+    app.get('/after', (_req, res) => {
+      res.type('json').send(text1k)
+    })
+    const after = await raw(request(app).get('/after').set('Accept-Encoding', 'gzip'))
+    const before = await raw(request(app).get('/before').set('Accept-Encoding', 'gzip'))
+    expect(after.headers['content-encoding']).toBe('gzip')
+    expect(before.headers['content-encoding']).toBeUndefined()
+    expect(before.headers.vary).toBeUndefined()
+    expect(before.body.toString()).toBe(text1k)
+    expect(compress.stats().totals.responses).toBe(1)
+    expect(Object.values(compress.stats().skipped).reduce((a, b) => a + b, 0)).toBe(0)
+  })
+
+  it("compresses outside Express without touching Node's response prototype", async () => {
+    const proto = http.ServerResponse.prototype
+    const methods = [proto.end, proto.write, proto.writeHead]
+    const compress = compression()
+    const server = await listen((req: http.IncomingMessage, res: http.ServerResponse) => {
+      compress(req as Request, res as unknown as Response, () => {
+        res.setHeader('Content-Type', 'application/json')
+        res.end(text1k)
+      })
+    })
+    try {
+      const res = await raw(
+        request(`http://127.0.0.1:${server.port}`).get('/').set('Accept-Encoding', 'gzip'),
+      )
+      expect(res.headers['content-encoding']).toBe('gzip')
+      expect(decode('gzip', res.body).toString()).toBe(text1k)
+      expect([proto.end, proto.write, proto.writeHead]).toEqual(methods)
+      expect(Object.hasOwn(proto, 'flush')).toBe(false)
+    } finally {
+      await server.close()
+    }
   })
 })

@@ -162,24 +162,35 @@ export class Accumulator implements Totals {
 
   /** Adds the counts into a coarse histogram and the totals into `totals`. */
   mergeInto(into: JsHistogram, totals: Totals): void {
-    this.forEach((index, count) => into.addToCountAtIndex(index, count))
+    this.each((index, count) => {
+      into.addToCountAtIndex(index, count)
+    })
     into.addToTotalCount(this.count)
     addTotals(totals, this)
   }
 
   seal(): Sparse {
     let used = 0
-    this.forEach(() => used++)
+    this.each(() => {
+      used++
+    })
     const pairs = new Uint32Array(used * 2)
     let j = 0
-    this.forEach((index, count) => {
+    this.each((index, count) => {
       pairs[j++] = index
       pairs[j++] = count
     })
-    return { id: this.id, pairs, count: this.count, errors: this.errors, sumNs: this.sumNs, maxNs: this.maxNs }
+    return {
+      id: this.id,
+      pairs,
+      count: this.count,
+      errors: this.errors,
+      sumNs: this.sumNs,
+      maxNs: this.maxNs,
+    }
   }
 
-  private forEach(fn: (index: number, count: number) => void): void {
+  private each(fn: (index: number, count: number) => void): void {
     if (this.sparse !== null) {
       for (const [index, count] of this.sparse) fn(index, count)
       return

@@ -1,8 +1,8 @@
 import type { NPlusOneFinding, QueryReport, QueryShapeStats } from '@hotpath/core'
 import type { Int32Histogram } from 'hdr-histogram-js'
+import { MAX_US, newHistogram } from './intervals'
 import { normalizeSql } from './normalize'
 import type { RouteTable } from './routes'
-import { MAX_US, newHistogram } from './intervals'
 
 /** Query shapes are kept at 2 significant digits (≤ 1% error): 200 shapes cost ~2.5 MB, not 20. */
 const QUERY_DIGITS = 2

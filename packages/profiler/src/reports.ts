@@ -7,10 +7,10 @@ import {
   type WindowName,
 } from '@hotpath/core'
 import { findInsights } from './insights'
+import { COARSE_DIGITS, FINE_DIGITS, newScratch } from './intervals'
 import type { QueryLog } from './queries'
 import { type RouteRecord, type RouteTable, STATUS_CLASSES } from './routes'
 import type { RuntimeSampler } from './runtime'
-import { COARSE_DIGITS, FINE_DIGITS, newScratch } from './intervals'
 import { isCoarse } from './series'
 import type { SlowLog } from './slow'
 import type { ProfilerFullStats, RouteDetail, SlowRequestReport } from './types'

@@ -48,7 +48,13 @@ export class Series {
   private readonly all: Accumulator
 
   /** `boundsNs`: upper bounds of the Prometheus buckets in ns, or `null` when metrics are off. */
-  constructor(method: string, statusClass: string, slot: number, boundsNs: Float64Array | null, pool: HistogramPool) {
+  constructor(
+    method: string,
+    statusClass: string,
+    slot: number,
+    boundsNs: Float64Array | null,
+    pool: HistogramPool,
+  ) {
     this.method = method
     this.statusClass = statusClass
     this.slot = slot

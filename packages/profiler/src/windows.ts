@@ -1,9 +1,9 @@
 import type { LatencySummary, WindowName } from '@hotpath/core'
 import type { JsHistogram } from 'hdr-histogram-js'
+import type { Totals } from './intervals'
 import { round } from './queries'
 import type { RouteRecord } from './routes'
-import type { Totals } from './intervals'
-import { BLOCK_SLOTS, BLOCKS_KEPT, SLOT_NS, SLOTS_KEPT, type Series } from './series'
+import { BLOCK_SLOTS, BLOCKS_KEPT, type Series, SLOT_NS, SLOTS_KEPT } from './series'
 
 export function isWindow(value: unknown): value is WindowName {
   return value === '1m' || value === '5m' || value === '1h' || value === 'all'
@@ -45,7 +45,9 @@ export function summarize(
   const seconds = windowSeconds(window, now)
   const maxMs = t.maxNs / 1e6
   // HDR reports the top of a value's bucket (≤ 0.1% above, ≤ 1% for 1h/all); never above the exact maximum.
-  const [p50, p90, p95, p99, p999] = percentiles(scratch, t.count).map((us) => round(Math.min(us / 1000, maxMs)))
+  const [p50, p90, p95, p99, p999] = percentiles(scratch, t.count).map((us) =>
+    round(Math.min(us / 1000, maxMs)),
+  )
   return {
     count: t.count,
     errors: t.errors,
@@ -76,7 +78,8 @@ function percentiles(h: JsHistogram, total: number): number[] {
     while (k < PERCENTILES.length && cumulative >= target) {
       out.push(h.highestEquivalentValue(h.valueFromIndex(i)))
       k++
-      if (k < PERCENTILES.length) target = Math.max(1, Math.ceil(((PERCENTILES[k] as number) / 100) * total - 1e-9))
+      if (k < PERCENTILES.length)
+        target = Math.max(1, Math.ceil(((PERCENTILES[k] as number) / 100) * total - 1e-9))
     }
   }
   while (out.length < PERCENTILES.length) out.push(out[out.length - 1] ?? 0)
@@ -84,7 +87,19 @@ function percentiles(h: JsHistogram, total: number): number[] {
 }
 
 export function emptySummary(): LatencySummary {
-  return { count: 0, errors: 0, errorRate: 0, rps: 0, mean: 0, p50: 0, p90: 0, p95: 0, p99: 0, p999: 0, max: 0 }
+  return {
+    count: 0,
+    errors: 0,
+    errorRate: 0,
+    rps: 0,
+    mean: 0,
+    p50: 0,
+    p90: 0,
+    p95: 0,
+    p99: 0,
+    p999: 0,
+    max: 0,
+  }
 }
 
 export function* seriesOf(records: Iterable<RouteRecord>): Generator<Series> {

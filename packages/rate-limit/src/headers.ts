@@ -27,6 +27,10 @@ export function seconds(ms: number): number {
   return ms <= 0 ? 0 : Math.ceil(ms / 1000)
 }
 
+/** Set on a response once a limiter layer has written its headers (per-request state). */
+const WRITTEN = Symbol('hotpath.rate-limit.headers')
+type Marked = Response & { [WRITTEN]?: true }
+
 function append(res: Response, field: string, item: string): void {
   const existing = res.getHeader(field)
   res.setHeader(field, existing === undefined ? item : `${String(existing)}, ${item}`)
@@ -43,12 +47,22 @@ export function createHeaderWriter(
   const quoted = `"${name}"`
   return function writeRateLimitHeaders(res, policy, decision, policyField) {
     const wait = decision.allowed ? decision.resetMs : Math.max(decision.retryAfterMs, 0)
+    // The first layer on a response sets its fields outright; later ones append or compare.
+    const first = (res as Marked)[WRITTEN] === undefined
+    if (first) (res as Marked)[WRITTEN] = true
     if (draft) {
-      append(res, 'RateLimit-Policy', policyField ?? policyItem(name, policy))
-      append(res, 'RateLimit', `${quoted};r=${decision.remaining};t=${seconds(wait)}`)
+      const policyValue = policyField ?? policyItem(name, policy)
+      const limitValue = `${quoted};r=${decision.remaining};t=${seconds(wait)}`
+      if (first) {
+        res.setHeader('RateLimit-Policy', policyValue)
+        res.setHeader('RateLimit', limitValue)
+      } else {
+        append(res, 'RateLimit-Policy', policyValue)
+        append(res, 'RateLimit', limitValue)
+      }
     }
     if (legacy) {
-      const shown = res.getHeader('X-RateLimit-Remaining')
+      const shown = first ? undefined : res.getHeader('X-RateLimit-Remaining')
       if (shown !== undefined && Number(shown) <= decision.remaining) return
       res.setHeader('X-RateLimit-Limit', String(policy.limit))
       res.setHeader('X-RateLimit-Remaining', String(decision.remaining))

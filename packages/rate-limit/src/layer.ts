@@ -106,7 +106,8 @@ export function createLayer(config: LayerConfig, shared: Shared, metrics: LayerM
     policy: Policy,
     decision: Decision,
   ) => {
-    // RFC 9110 §10.2.3 (delay-seconds); RFC 9111 §5.2.2.5: a 429 must never be served from a cache.
+    // Retry-After as delay-seconds (RFC 9110 §10.2.3); no-store (RFC 9111 §5.2.2.5) so that no
+    // cache, shared, private or @hotpath/response-cache, ever keeps or replays a 429.
     res.setHeader('Retry-After', String(Math.max(1, seconds(decision.retryAfterMs))))
     res.setHeader('Cache-Control', 'no-store')
     if (config.handler !== undefined) {

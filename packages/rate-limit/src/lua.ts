@@ -31,10 +31,15 @@ if tonumber(s[1]) == start then count = tonumber(s[2]) end
 local reset = start + w - now
 if count + cost > limit then return {0, limit - count, reset, reset} end
 if cost > 0 then
-  redis.call('HSET', KEYS[1], 'a', start, 'b', count + cost)
-  -- A whole window rather than \`reset\`: the record names its window, so a longer life is
-  -- harmless, and a caller-supplied clock a little behind the server's cannot drop it early.
-  redis.call('PEXPIRE', KEYS[1], w)
+  if tonumber(s[1]) == start then
+    redis.call('HINCRBY', KEYS[1], 'b', cost)
+  else
+    -- A new window's record. Its TTL is a whole window rather than \`reset\`: the record names
+    -- its window, so a longer life is harmless, and a caller-supplied clock a little behind
+    -- the server's cannot drop it early. Later writes in the window keep that TTL.
+    redis.call('HSET', KEYS[1], 'a', start, 'b', cost)
+    redis.call('PEXPIRE', KEYS[1], w)
+  end
 end
 return {1, limit - count - cost, reset, 0}
 `
@@ -70,8 +75,13 @@ if used + cost * w > limit * w then
   return {0, math.floor((limit * w - used) / w), reset, retry}
 end
 if cost > 0 then
-  redis.call('HSET', KEYS[1], 'a', start, 'b', cur + cost, 'c', prev)
-  redis.call('PEXPIRE', KEYS[1], start + 2 * w - now)
+  if a == start then
+    redis.call('HINCRBY', KEYS[1], 'b', cost)
+  else
+    -- A new window: the record is useful until the end of the next one.
+    redis.call('HSET', KEYS[1], 'a', start, 'b', cost, 'c', prev)
+    redis.call('PEXPIRE', KEYS[1], start + 2 * w - now)
+  end
 end
 return {1, math.floor((limit * w - used - cost * w) / w), reset, 0}
 `
@@ -119,8 +129,8 @@ return {1, math.floor((tol - (nxt - now)) / interval + eps), reset, 0}
 
 /** Script names on the ioredis client; versioned so an upgrade never runs an old body. */
 export const SCRIPT_NAMES = {
-  'fixed-window': 'hotpathRateLimitFixedV1',
-  'sliding-window': 'hotpathRateLimitSlidingV1',
+  'fixed-window': 'hotpathRateLimitFixedV2',
+  'sliding-window': 'hotpathRateLimitSlidingV2',
   'token-bucket': 'hotpathRateLimitTokenV1',
   gcra: 'hotpathRateLimitGcraV1',
 } as const

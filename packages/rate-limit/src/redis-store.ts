@@ -27,7 +27,7 @@ export interface RedisStoreOptions {
   url?: string
   /** Prefix of every key. Default `'hotpath:rl:'`. */
   prefix?: string
-  /** Deadline of every command, ms or `'100ms'`. Default 100 ms. */
+  /** Deadline of every command, ms or `'200ms'`. Default 200 ms. */
   commandTimeout?: number | string
   /** Consecutive failures that open the circuit. Default 3. */
   failureThreshold?: number
@@ -68,7 +68,7 @@ export class RedisStore implements Store {
     }
     this.prefix = options.prefix ?? 'hotpath:rl:'
     if (typeof this.prefix !== 'string') optionError(PKG, 'prefix must be a string.')
-    this.commandTimeout = parseDuration(options.commandTimeout ?? 100, 'commandTimeout')
+    this.commandTimeout = parseDuration(options.commandTimeout ?? 200, 'commandTimeout')
     this.cooldown = parseDuration(options.cooldown ?? 1000, 'cooldown')
     if (!(this.commandTimeout > 0)) optionError(PKG, 'commandTimeout must be greater than 0.')
     this.now = options.now
@@ -104,13 +104,13 @@ export class RedisStore implements Store {
     return `${this.prefix}${hashTag(key)}`
   }
 
+  /** Rejects on a failed or late command; throws at once while the circuit is open. */
   consume(key: string, policy: Policy, cost: number): Promise<Decision> {
     if (!this.breaker.allow()) {
-      return Promise.reject(
-        new HotpathError(
-          'ERR_HOTPATH_CIRCUIT_OPEN',
-          'rate-limit Redis store: circuit open after repeated failures',
-        ),
+      // Thrown, not rejected: while Redis is down the failure policy runs synchronously.
+      throw new HotpathError(
+        'ERR_HOTPATH_CIRCUIT_OPEN',
+        'rate-limit Redis store: circuit open after repeated failures',
       )
     }
     const call = this.scripts[policy.algorithm](

@@ -1,4 +1,4 @@
-import type { RateLimitRouteStats, StoreMode } from '@hotpath/core'
+import { HotpathError, type RateLimitRouteStats, type StoreMode } from '@hotpath/core'
 import type { MetricsRegistry } from './types'
 
 /** Counters of one limiter layer for one route label. */
@@ -89,7 +89,7 @@ export class LayerCounters {
       const key = into[label] === undefined ? label : `${label} (${name})`
       into[key] = { allowed: counter.allowed, limited: counter.limited, policy }
     }
-    if (this.all.allowed + this.all.limited > 0 || this.byRoute.size === 0) add('*', this.all)
+    if (this.all.allowed + this.all.limited > 0) add('*', this.all)
     for (const [label, counter] of this.byRoute) add(label, counter)
   }
 }
@@ -120,8 +120,14 @@ export function createMetrics(
   policy: string,
   failureMode: string,
 ): LayerMetrics {
-  const prom = require('prom-client') as {
-    Counter: new (config: object) => CounterLike
+  let prom: { Counter: new (config: object) => CounterLike }
+  try {
+    prom = require('prom-client') as typeof prom
+  } catch {
+    throw new HotpathError(
+      'ERR_HOTPATH_OPTION',
+      '@hotpath/rate-limit: the registry option needs the prom-client package: npm install prom-client',
+    )
   }
   const counter = (name: string, help: string, labelNames: string[]): CounterLike => {
     const existing = registry.getSingleMetric(name) as CounterLike | undefined

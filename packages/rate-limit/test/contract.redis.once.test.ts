@@ -1,5 +1,11 @@
 import Redis, { Cluster } from 'ioredis'
-import { describeRedis, type RedisClusterHandle, redisUrl, startRedisCluster, uniquePrefix } from '../../../test/helpers/redis'
+import {
+  describeRedis,
+  type RedisClusterHandle,
+  redisUrl,
+  startRedisCluster,
+  uniquePrefix,
+} from '../../../test/helpers/redis'
 import { RedisStore } from '../src'
 import { makeClock, storeContract } from './contract'
 
@@ -10,7 +16,12 @@ describeRedis('RedisStore contract', () => {
     async () => {
       client = new Redis(redisUrl())
       const clock = makeClock()
-      const store = new RedisStore({ client, prefix: uniquePrefix('rl-contract'), now: clock.now, commandTimeout: 2000 })
+      const store = new RedisStore({
+        client,
+        prefix: uniquePrefix('rl-contract'),
+        now: clock.now,
+        commandTimeout: 2000,
+      })
       return { store, clock }
     },
     async () => {

@@ -23,7 +23,12 @@ export interface ContractHarness {
   clock: Clock
 }
 
-const fixed = (limit: number, windowMs = 1000): Policy => ({ algorithm: 'fixed-window', limit, windowMs, burst: limit })
+const fixed = (limit: number, windowMs = 1000): Policy => ({
+  algorithm: 'fixed-window',
+  limit,
+  windowMs,
+  burst: limit,
+})
 const sliding = (limit: number, windowMs = 1000): Policy => ({
   algorithm: 'sliding-window',
   limit,
@@ -36,9 +41,18 @@ const bucket = (limit: number, burst = limit, windowMs = 1000): Policy => ({
   windowMs,
   burst,
 })
-const cell = (limit: number, burst = limit, windowMs = 1000): Policy => ({ algorithm: 'gcra', limit, windowMs, burst })
+const cell = (limit: number, burst = limit, windowMs = 1000): Policy => ({
+  algorithm: 'gcra',
+  limit,
+  windowMs,
+  burst,
+})
 
-export function storeContract(label: string, setup: () => Promise<ContractHarness>, teardown?: () => Promise<void>) {
+export function storeContract(
+  label: string,
+  setup: () => Promise<ContractHarness>,
+  teardown?: () => Promise<void>,
+) {
   describe(`store contract: ${label}`, () => {
     let store: Store
     let clock: Clock
@@ -69,12 +83,22 @@ export function storeContract(label: string, setup: () => Promise<ContractHarnes
         const remaining: number[] = []
         for (let i = 0; i < 5; i++) remaining.push((await take(fixed(5))).remaining)
         expect(remaining).toEqual([4, 3, 2, 1, 0])
-        expect(await take(fixed(5))).toEqual({ allowed: false, remaining: 0, resetMs: 1000, retryAfterMs: 1000 })
+        expect(await take(fixed(5))).toEqual({
+          allowed: false,
+          remaining: 0,
+          resetMs: 1000,
+          retryAfterMs: 1000,
+        })
       })
       it('reports the time left in the window as reset and retry-after', async () => {
         await takeMany(fixed(1), 1)
         at(250)
-        expect(await take(fixed(1))).toEqual({ allowed: false, remaining: 0, resetMs: 750, retryAfterMs: 750 })
+        expect(await take(fixed(1))).toEqual({
+          allowed: false,
+          remaining: 0,
+          resetMs: 750,
+          retryAfterMs: 750,
+        })
       })
       it('opens a fresh window exactly at the edge', async () => {
         await takeMany(fixed(2), 2)
@@ -149,11 +173,21 @@ export function storeContract(label: string, setup: () => Promise<ContractHarnes
       })
       it('refills one token per window / limit', async () => {
         await takeMany(bucket(10, 5), 5)
-        expect(await take(bucket(10, 5))).toEqual({ allowed: false, remaining: 0, resetMs: 500, retryAfterMs: 100 })
+        expect(await take(bucket(10, 5))).toEqual({
+          allowed: false,
+          remaining: 0,
+          resetMs: 500,
+          retryAfterMs: 100,
+        })
         at(99)
         expect((await take(bucket(10, 5))).allowed).toBe(false)
         at(100)
-        expect(await take(bucket(10, 5))).toEqual({ allowed: true, remaining: 0, resetMs: 500, retryAfterMs: 0 })
+        expect(await take(bucket(10, 5))).toEqual({
+          allowed: true,
+          remaining: 0,
+          resetMs: 500,
+          retryAfterMs: 0,
+        })
       })
       it('never refills beyond the burst size', async () => {
         await takeMany(bucket(10, 5), 5)
@@ -164,7 +198,11 @@ export function storeContract(label: string, setup: () => Promise<ContractHarnes
         expect(await take(bucket(10, 5), 5)).toMatchObject({ allowed: true, remaining: 0 })
         expect(await take(bucket(10, 5), 1)).toMatchObject({ allowed: false, retryAfterMs: 100 })
         at(300)
-        expect(await take(bucket(10, 5), 4)).toMatchObject({ allowed: false, remaining: 3, retryAfterMs: 100 })
+        expect(await take(bucket(10, 5), 4)).toMatchObject({
+          allowed: false,
+          remaining: 3,
+          retryAfterMs: 100,
+        })
         expect(await take(bucket(10, 5), 3)).toMatchObject({ allowed: true, remaining: 0 })
       })
     })
@@ -176,9 +214,19 @@ export function storeContract(label: string, setup: () => Promise<ContractHarnes
         expect(await takeMany(cell(10, 5), 2)).toEqual([true, false])
       })
       it('reports remaining, reset and retry-after in emission intervals', async () => {
-        expect(await take(cell(10, 5))).toEqual({ allowed: true, remaining: 4, resetMs: 100, retryAfterMs: 0 })
+        expect(await take(cell(10, 5))).toEqual({
+          allowed: true,
+          remaining: 4,
+          resetMs: 100,
+          retryAfterMs: 0,
+        })
         await takeMany(cell(10, 5), 4)
-        expect(await take(cell(10, 5))).toEqual({ allowed: false, remaining: 0, resetMs: 500, retryAfterMs: 100 })
+        expect(await take(cell(10, 5))).toEqual({
+          allowed: false,
+          remaining: 0,
+          resetMs: 500,
+          retryAfterMs: 100,
+        })
       })
       it('admits the next request exactly one interval after the bucket filled', async () => {
         await takeMany(cell(10, 5), 5)

@@ -112,7 +112,12 @@ describe('a limited request', () => {
 
   it('hands the decision to a custom handler', async () => {
     const res = await limited({
-      handler: (_req: Request, res: Response, _next: NextFunction, info: { key: string; decision: { retryAfterMs: number } }) => {
+      handler: (
+        _req: Request,
+        res: Response,
+        _next: NextFunction,
+        info: { key: string; decision: { retryAfterMs: number } },
+      ) => {
         res.status(429).json({ key: info.key, retryAfterMs: info.decision.retryAfterMs })
       },
     })
@@ -148,13 +153,17 @@ describe('options per request', () => {
   })
 
   it('charges a cost computed per request', async () => {
-    const app = appWith(rateLimit({ limit: 10, window: '1m', now, cost: (req) => (req.path === '/' ? 4 : 1) }))
+    const app = appWith(
+      rateLimit({ limit: 10, window: '1m', now, cost: (req) => (req.path === '/' ? 4 : 1) }),
+    )
     expect((await request(app).get('/')).headers.ratelimit).toBe('"default";r=6;t=60')
     expect((await request(app).get('/other')).headers.ratelimit).toBe('"default";r=5;t=60')
   })
 
   it('keys by an async key function', async () => {
-    const app = appWith(rateLimit({ limit: 1, window: '1m', now, key: async (req) => String(req.headers['x-user']) }))
+    const app = appWith(
+      rateLimit({ limit: 1, window: '1m', now, key: async (req) => String(req.headers['x-user']) }),
+    )
     expect((await request(app).get('/').set('x-user', 'a')).status).toBe(200)
     expect((await request(app).get('/').set('x-user', 'b')).status).toBe(200)
     expect((await request(app).get('/').set('x-user', 'a')).status).toBe(429)
@@ -162,7 +171,11 @@ describe('options per request', () => {
 
   it('takes a limit and window computed per request', async () => {
     const app = appWith(
-      rateLimit({ limit: (req) => (req.headers['x-plan'] === 'pro' ? 5 : 1), window: async () => '10s', now }),
+      rateLimit({
+        limit: (req) => (req.headers['x-plan'] === 'pro' ? 5 : 1),
+        window: async () => '10s',
+        now,
+      }),
     )
     const res = await request(app).get('/').set('x-plan', 'pro')
     expect(res.headers['ratelimit-policy']).toBe('"default";q=5;w=10')
@@ -190,7 +203,9 @@ describe('options per request', () => {
   })
 
   it('passes a key function that rejects to the error handler', async () => {
-    const app = appWith(rateLimit({ key: async () => Promise.reject(Object.assign(new Error('no'), { code: 'E_ASYNC' })) }))
+    const app = appWith(
+      rateLimit({ key: async () => Promise.reject(Object.assign(new Error('no'), { code: 'E_ASYNC' })) }),
+    )
     expect((await request(app).get('/')).body.code).toBe('E_ASYNC')
   })
 })
@@ -200,9 +215,13 @@ describe('route layers', () => {
     const limiter = rateLimit({ limit: 10, window: '1m', now })
     const app = express()
     app.use(limiter)
-    app.post('/login', limiter.route({ limit: 2, window: '15m', algorithm: 'gcra', name: 'login' }), (_req, res) => {
-      res.send('in')
-    })
+    app.post(
+      '/login',
+      limiter.route({ limit: 2, window: '15m', algorithm: 'gcra', name: 'login' }),
+      (_req, res) => {
+        res.send('in')
+      },
+    )
     app.get('/', (_req, res) => {
       res.send('ok')
     })
@@ -246,6 +265,19 @@ describe('route layers', () => {
       res.send('a')
     })
     expect((await request(app).get('/a')).headers.ratelimit).toBe('"route1";r=0;t=60')
+  })
+
+  it('shows the most restrictive layer in the legacy headers', async () => {
+    const limiter = rateLimit({ limit: 10, window: '1m', headers: 'legacy', now })
+    const app = express()
+    app.use(limiter)
+    app.post('/login', limiter.route({ limit: 2, window: '15m', algorithm: 'fixed-window' }), (_req, res) => {
+      res.send('in')
+    })
+    const res = await request(app).post('/login')
+    expect(res.headers['x-ratelimit-limit']).toBe('2')
+    expect(res.headers['x-ratelimit-remaining']).toBe('1')
+    expect(res.headers['x-ratelimit-reset']).toBe(String(BASE / 1000 + 900))
   })
 
   it('refuses two layers with one name', () => {

@@ -1,10 +1,11 @@
-import type { AddressInfo } from 'node:net'
 import type { Server } from 'node:http'
-import type { Express, RequestHandler } from 'express'
+import type { AddressInfo } from 'node:net'
+import type { Express, Request, RequestHandler, Response } from 'express'
 import { Registry } from 'prom-client'
 import request from 'supertest'
 import { express } from '../../../test/helpers/express'
 import { MemoryStore, type RateLimitOptions, rateLimit } from '../src'
+import { BASE } from './contract'
 
 function appWith(limiter: RequestHandler, trustProxy?: unknown): Express {
   const app = express()
@@ -18,7 +19,10 @@ function appWith(limiter: RequestHandler, trustProxy?: unknown): Express {
 
 function recordingLogger() {
   const lines: string[] = []
-  return { lines, logger: { warn: (m: string) => lines.push(`warn ${m}`), error: (m: string) => lines.push(`error ${m}`) } }
+  return {
+    lines,
+    logger: { warn: (m: string) => lines.push(`warn ${m}`), error: (m: string) => lines.push(`error ${m}`) },
+  }
 }
 
 describe('default key', () => {
@@ -72,7 +76,9 @@ describe('instances', () => {
   it('refuses a store that already serves another limiter', () => {
     const store = new MemoryStore()
     rateLimit({ store })
-    expect(() => rateLimit({ store })).toThrow(expect.objectContaining({ code: 'ERR_HOTPATH_RATE_LIMIT_SHARED_STORE' }))
+    expect(() => rateLimit({ store })).toThrow(
+      expect.objectContaining({ code: 'ERR_HOTPATH_RATE_LIMIT_SHARED_STORE' }),
+    )
   })
 
   it('keeps two limiters fully independent', async () => {
@@ -91,6 +97,22 @@ describe('instances', () => {
     limiter.route({ limit: 1 })
     await request(appWith(limiter)).get('/')
     expect(JSON.stringify(options)).toBe(copy)
+  })
+
+  it('decides synchronously on the memory store, with no promise per request', () => {
+    const limiter = rateLimit({ limit: 1, window: '1m', now: () => BASE })
+    const headers = new Map<string, unknown>()
+    const req = { ip: '127.0.0.1', headers: {}, app: express() } as unknown as Request
+    const res = {
+      getHeader: (name: string) => headers.get(name),
+      setHeader: (name: string, value: unknown) => headers.set(name, value),
+    } as unknown as Response
+    let passed = false
+    limiter(req, res, () => {
+      passed = true
+    })
+    expect(passed).toBe(true)
+    expect(headers.get('RateLimit')).toBe('"default";r=0;t=60')
   })
 
   it('is a function named rateLimit', () => {

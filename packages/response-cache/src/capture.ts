@@ -72,9 +72,19 @@ export function captureResponse(
       }
       this.statusCode = code
       if (chunks !== null && !onHeaders()) chunks = null
+      code = this.statusCode
+      const encoding = this.getHeader('content-encoding')
+      const out = (writeHead as (...args: unknown[]) => ServerResponse).call(this, code, ...rest)
+      // Read back after the head went out: header hooks of middleware mounted before the
+      // cache (cache-control, compression) have run by now, and what they set is stored —
+      // except a Content-Encoding added out there: the bytes copied here are the ones before it.
       status = this.statusCode
       headers = this.getHeaders()
-      code = this.statusCode
+      if (headers['content-encoding'] !== encoding) {
+        if (encoding === undefined) delete headers['content-encoding']
+        else headers['content-encoding'] = String(encoding)
+      }
+      return out
     }
     return (writeHead as (...args: unknown[]) => ServerResponse).call(this, code, ...rest)
   } as ServerResponse['writeHead']
@@ -89,12 +99,13 @@ export function captureResponse(
     return (end as (...args: unknown[]) => ServerResponse).call(this, chunk, encoding, cb)
   } as ServerResponse['end']
 
-  let finished = false
-  res.once('finish', () => {
-    finished = true
-    onDone(fired && chunks !== null ? { status, headers, body: joinChunks(chunks, size) } : null)
-  })
+  // Node emits 'close' after 'finish' for a response that went out completely, and 'close'
+  // alone for one that was aborted or torn down: one listener tells them apart.
   res.once('close', () => {
-    if (!finished) onDone(null)
+    onDone(
+      res.writableFinished && fired && chunks !== null
+        ? { status, headers, body: joinChunks(chunks, size) }
+        : null,
+    )
   })
 }

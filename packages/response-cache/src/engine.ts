@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { createLogger, type Logger, type OnceLogger, routeOf } from '@hotpath/core'
 import type { NextFunction, Request, Response } from 'express'
-import { secondaryKey } from './key'
+import { createPrimaryKey, type primaryKey, secondaryKey } from './key'
 import { type Config, PKG } from './options'
 import { replay } from './replay'
 import { type Counters, createCounters } from './stats'
@@ -26,6 +26,8 @@ export interface Engine {
   bypass(req: Request, res: Response, next: NextFunction, reason: string): void
   serveHit(entry: CacheEntry, key: string, req: IncomingMessage, res: ServerResponse, at: number): void
   lookup(primary: string, req: IncomingMessage): MaybePromise<Found>
+  /** The primary key of a request (memoised per instance). */
+  readonly primaryKey: typeof primaryKey
 }
 
 export function then<T, R>(value: MaybePromise<T>, fn: (v: T) => R | Promise<R>): R | Promise<R> {
@@ -49,6 +51,7 @@ export function createEngine(cfg: Config, logger: Logger | undefined): Engine {
     cfg,
     counters,
     log,
+    primaryKey: createPrimaryKey(),
     status: (tail) => prefix + tail,
     xCache: (label) => (cfg.xCache ? label : undefined),
     storeOk() {

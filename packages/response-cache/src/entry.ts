@@ -19,10 +19,6 @@ const MAX_TAGS = 64
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] }
 
-function msOrAwait(value: RouteConfig['ttl'], _req: Request, _res: Response): number | undefined {
-  return typeof value === 'number' ? value : undefined
-}
-
 async function userTags(route: RouteConfig, req: Request, res: Response): Promise<string[]> {
   if (route.tags === undefined) return []
   const value = typeof route.tags === 'function' ? await route.tags(req, res) : route.tags
@@ -47,11 +43,11 @@ export async function buildEntry(
   now: number,
 ): Promise<Placement | undefined> {
   // Static options (the common case) resolve without a microtask.
-  let ttl = msOrAwait(route.ttl, req, res) ?? (await msOf(route.ttl, req, res))
+  let ttl = typeof route.ttl === 'number' ? route.ttl : await msOf(route.ttl, req, res)
   if (verdict.maxAgeMs !== undefined) ttl = Math.min(ttl, verdict.maxAgeMs)
   if (!(ttl > 0)) return undefined
-  const swr = msOrAwait(route.swr, req, res) ?? (await msOf(route.swr, req, res))
-  const sie = msOrAwait(route.sie, req, res) ?? (await msOf(route.sie, req, res))
+  const swr = typeof route.swr === 'number' ? route.swr : await msOf(route.swr, req, res)
+  const sie = typeof route.sie === 'number' ? route.sie : await msOf(route.sie, req, res)
   const surrogate = captured.headers['surrogate-key']
   const tags = route.tags === undefined ? [] : await userTags(route, req, res)
   if (surrogate !== undefined) tags.push(...surrogateKeys(surrogate))
@@ -84,10 +80,7 @@ export async function buildEntry(
     front,
     compress: false,
   }
-  const placed: CacheEntry = {
-    ...entry,
-    compress: variantMinBytes > 0 && wantsVariants(entry, variantMinBytes),
-  }
+  entry.compress = variantMinBytes > 0 && wantsVariants(entry, variantMinBytes)
   const key = fields.length === 0 ? primary : secondaryKey(primary, fields, req.headers)
   return { entry, key, fields, storeTtl: ttl + Math.max(swr, sie) }
 }

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { optionError } from '@hotpath/core'
-import { hostOf, primaryKey, secondaryKey } from './key'
+import type { Engine } from './engine'
+import { hostOf, secondaryKey } from './key'
 import { type Config, PKG } from './options'
 import type { CacheEntry, FrontApp, StoredValue } from './types'
 
@@ -20,7 +21,8 @@ type Trust = (address: string | undefined, hop: number) => boolean
  * middleware could have answered without running a route option are served here (no
  * credentials, no custom key parts, no shared store).
  */
-export function createFront(cfg: Config, serveHit: ServeHit) {
+export function createFront(cfg: Config, engine: Engine) {
+  const serveHit: ServeHit = engine.serveHit
   return function front(app: FrontApp): (req: IncomingMessage, res: ServerResponse) => void {
     if (typeof app !== 'function')
       optionError(PKG, 'front(app) takes the Express app (or any (req, res) listener).')
@@ -37,7 +39,7 @@ export function createFront(cfg: Config, serveHit: ServeHit) {
         headers.cookie === undefined
       ) {
         try {
-          const primary = primaryKey(hostOf(req, trust()), req.url ?? '/', undefined)
+          const primary = engine.primaryKey(hostOf(req, trust()), req.url ?? '/', undefined)
           let key = primary
           let value = store.get(primary) as StoredValue | undefined
           if (value !== undefined && value.kind === 'vary') {

@@ -4,7 +4,7 @@ import type { NextFunction, Request, RequestHandler, Response } from 'express'
 import { createEngine, type Engine, type Found } from './engine'
 import { type Ctx, createFlow } from './flow'
 import { createFront } from './front'
-import { hostOf, prefixTag, primaryKey, URL_TAG } from './key'
+import { hostOf, prefixTag, URL_TAG } from './key'
 import { type Config, PKG, type RouteConfig, resolveOptions, routeConfig } from './options'
 import { createStale } from './stale'
 import type { MaybePromise, ResponseCache, ResponseCacheOptions, RouteOptions } from './types'
@@ -15,6 +15,9 @@ const UNSAFE = new Set(['POST', 'PUT', 'PATCH', 'DELETE'])
 /** Per-request mark: the instances that already handled this request (app.use + route()). */
 const HANDLED = Symbol('hotpath.responseCache.handled')
 type Marked = IncomingMessage & { [HANDLED]?: object }
+
+/** Set on a store when a cache instance takes it, so a second taker is warned. */
+const CLAIMED = Symbol('hotpath.responseCache.claimed')
 
 type Trust = (address: string | undefined, hop: number) => boolean
 
@@ -43,6 +46,14 @@ export function responseCache(options: Readonly<ResponseCacheOptions> = {}): Res
   const { store, now } = cfg
   const engine: Engine = createEngine(cfg, options.logger)
   const { counters } = engine
+  const claimable = store as unknown as { [CLAIMED]?: boolean }
+  if (claimable[CLAIMED] === true && !store.shared) {
+    engine.log.warnOnce(
+      'ERR_HOTPATH_CACHE_STORE_SHARED',
+      `${PKG}: this ${store.kind} store is already used by another responseCache instance; give each instance its own store, or their stats and invalidations mix.`,
+    )
+  }
+  claimable[CLAIMED] = true
   const flow = createFlow(engine)
   const stale = createStale(engine, flow)
   // Identity of this instance for the per-request mark (two instances never skip each other).
@@ -94,7 +105,7 @@ export function responseCache(options: Readonly<ResponseCacheOptions> = {}): Res
       return
     }
     const trust = req.app?.get('trust proxy fn') as Trust | undefined
-    const primary = primaryKey(hostOf(req, trust), req.originalUrl ?? req.url, parts)
+    const primary = engine.primaryKey(hostOf(req, trust), req.originalUrl ?? req.url, parts)
     const ctx: Ctx = { req, res, next, route, primary, front: parts === undefined }
     let found: MaybePromise<Found>
     try {
@@ -203,7 +214,7 @@ export function responseCache(options: Readonly<ResponseCacheOptions> = {}): Res
   }
   cache.stats = () => counters.snapshot(store)
   cache.resetStats = () => counters.reset()
-  cache.front = createFront(cfg, engine.serveHit)
+  cache.front = createFront(cfg, engine)
   cache.close = async () => {
     await store.close()
   }

@@ -190,6 +190,16 @@ export function resolveOptions(input: Readonly<ResponseCacheOptions> = {}): Conf
     optionError(PKG, 'onError must be a function (error, req) => void.')
   }
   const headers = { ...options.headers }
+  // RFC 9211 §2: the cache identifier is an sf-token (or sf-string); a token keeps parsing simple.
+  if (
+    headers.cacheName !== undefined &&
+    !/^[A-Za-z*][A-Za-z0-9!#$%&'*+.^_`|~:/-]{0,63}$/.test(headers.cacheName)
+  ) {
+    optionError(
+      PKG,
+      `headers.cacheName must be a token such as "hotpath" or "api-cache", got ${JSON.stringify(headers.cacheName)}.`,
+    )
+  }
   return {
     store,
     base,

@@ -23,7 +23,9 @@ const NOT_MODIFIED_FIELDS = new Set([
   'last-modified',
 ])
 
-const wires = new WeakMap<CacheEntry, Wire>()
+/** The wire form rides on the entry object itself (a symbol key is never serialised). */
+const WIRE = Symbol('hotpath.responseCache.wire')
+type Wired = CacheEntry & { [WIRE]?: Wire }
 
 function weaken(etag: HeaderValue): HeaderValue {
   const value = String(etag)
@@ -31,7 +33,7 @@ function weaken(etag: HeaderValue): HeaderValue {
 }
 
 function wireOf(entry: CacheEntry): Wire {
-  let wire = wires.get(entry)
+  let wire = (entry as Wired)[WIRE]
   if (wire !== undefined) return wire
   const identity: Flat = []
   const notModified: Flat = []
@@ -51,7 +53,8 @@ function wireOf(entry: CacheEntry): Wire {
     encoded[encoding] = list
   }
   wire = { identity, encoded, notModified, validators }
-  wires.set(entry, wire)
+  // Not enumerable: a copy of the entry (`{ ...entry, variants }`) must not inherit it.
+  Object.defineProperty(entry, WIRE, { value: wire, enumerable: false })
   return wire
 }
 

@@ -151,6 +151,16 @@ describe('stored compressed variants', () => {
     expect(gunzipSync(reply.body).toString()).toBe(products)
   })
 
+  it('stores the identity body when compression in front encoded the miss', async () => {
+    const { s } = await shop({}, true)
+    const miss = await s.get('/api/products', { 'accept-encoding': 'gzip' })
+    expect(miss.headers['content-encoding']).toBe('gzip')
+    const hit = await s.get('/api/products', { 'accept-encoding': 'identity' })
+    expect(hit.headers['cache-status']).toBe('hotpath; hit; ttl=60')
+    expect(hit.headers['content-encoding']).toBeUndefined()
+    expect(hit.text).toBe(products)
+  })
+
   it('makes no variant for a small body', async () => {
     const { cache, s } = await shop()
     await s.get('/api/products/1')
@@ -268,6 +278,8 @@ describe('the instance', () => {
     [{ vary: 'accept-language' }, 'ERR_HOTPATH_OPTION', /array of request header names/],
     [{ variants: { encodings: ['deflate'] } }, 'ERR_HOTPATH_OPTION', /'br' and\/or 'gzip'/],
     [{ rules: [{ ttl: '1m' }] }, 'ERR_HOTPATH_OPTION', /needs a "match"/],
+    [{ headers: { cacheName: 'two words' } }, 'ERR_HOTPATH_OPTION', /must be a token/],
+    [{ rules: [{ match: 'api/**' }] }, 'ERR_HOTPATH_MATCHER', /must start with "\/"/],
   ])('rejects %j at construction', (options, code, message) => {
     let error: unknown
     try {
@@ -278,6 +290,25 @@ describe('the instance', () => {
     expect(error).toBeInstanceOf(HotpathError)
     expect((error as HotpathError).code).toBe(code)
     expect((error as HotpathError).message).toMatch(message)
+  })
+
+  it('warns once when two instances share one memory store', () => {
+    const warnings: string[] = []
+    const logger = { warn: (m: string) => warnings.push(m), error: () => undefined }
+    const store = new MemoryStore()
+    responseCache({ store, logger })
+    responseCache({ store, logger })
+    expect(warnings).toHaveLength(1)
+    expect(warnings[0]).toMatch(/^\[ERR_HOTPATH_CACHE_STORE_SHARED\]/)
+  })
+
+  it('names itself in Cache-Status with headers.cacheName', async () => {
+    const cache = responseCache({ headers: { cacheName: 'edge-1' } })
+    const app = express()
+    app.get('/n', cache, (_req, res) => res.send('n'))
+    const s = await serve(app)
+    servers.push(s)
+    expect((await s.get('/n')).headers['cache-status']).toBe('edge-1; fwd=miss; stored')
   })
 
   it('bypasses when the key function throws, and logs it once', async () => {

@@ -9,7 +9,7 @@ import {
   uniquePrefix,
 } from '../../../test/helpers/redis'
 import { RedisStore, type ResponseCache, responseCache } from '../src'
-import { type Served, serve, until } from './http'
+import { fakeClock, type Served, serve, until } from './http'
 
 /** Two app instances (two caches, two stores) sharing one Redis through `client`. */
 async function twoInstances(client: Redis | Cluster, prefix: string) {
@@ -30,7 +30,7 @@ async function twoInstances(client: Redis | Cluster, prefix: string) {
     const get = (path: string) => s.get(path, { host: 'shop.example' })
     return { cache, s: { ...s, get } }
   }
-  return { a: await make(), b: await make(), calls }
+  return { a: await make(), b: await make(), calls, clock }
 }
 
 function sharedSuite(label: string, connect: () => Promise<Redis | Cluster>) {
@@ -76,6 +76,21 @@ function sharedSuite(label: string, connect: () => Promise<Redis | Cluster>) {
       ])
       expect(replies.every((r) => r.status === 200 && r.text === '{"products":[1,2,3]}')).toBe(true)
       expect(pair.calls.n).toBe(1)
+    })
+
+    it('refreshes a stale entry once across both instances', async () => {
+      await pair.a.s.get('/api/products')
+      await until(() => pair.a.cache.stats().stores === 1)
+      pair.clock.advance(61_000)
+      const stale = await Promise.all([pair.a.s.get('/api/products'), pair.b.s.get('/api/products')])
+      expect(stale.map((r) => r.headers['cache-status'])).toEqual([
+        'hotpath; fwd=stale; ttl=-1',
+        'hotpath; fwd=stale; ttl=-1',
+      ])
+      await until(() => pair.a.cache.stats().stores + pair.b.cache.stats().stores === 2)
+      await new Promise((r) => setTimeout(r, 100))
+      expect(pair.calls.n).toBe(2)
+      expect((await pair.b.s.get('/api/products')).headers['cache-status']).toBe('hotpath; hit; ttl=60')
     })
 
     it('clears every master', async () => {

@@ -1,0 +1,97 @@
+// CPU time per request of the compression servers, measured in process without sockets or a
+// load generator: `node bench/servers/compression-cpu.mjs` (after building the packages).
+// Each response goes through the real Express app into a discarding socket; the servers
+// alternate round by round and the table keeps each one's best round, so a busy machine
+// inflates every row alike. It complements the autocannon scenarios when they are noisy.
+import http from 'node:http'
+import net from 'node:net'
+import { Duplex } from 'node:stream'
+import { pathToFileURL } from 'node:url'
+import express from 'express'
+import { json1k, json100k, jsonSmall } from '../payload.mjs'
+import { middleware } from './compression.mjs'
+
+function app(mw) {
+  const a = express()
+  a.use(mw)
+  a.get('/json', (_req, res) => {
+    res.json(json1k)
+  })
+  a.get('/json100k', (_req, res) => {
+    res.json(json100k)
+  })
+  a.get('/small', (_req, res) => {
+    res.json(jsonSmall)
+  })
+  return a
+}
+
+const incoming = new net.Socket()
+
+function discardingSocket() {
+  const socket = new Duplex({
+    write(_chunk, _encoding, done) {
+      done()
+    },
+    read() {},
+  })
+  socket.writable = true
+  return socket
+}
+
+function once(handler, path, acceptEncoding) {
+  return new Promise((resolve) => {
+    const req = new http.IncomingMessage(incoming)
+    req.method = 'GET'
+    req.url = path
+    req.headers = { host: 'bench', 'accept-encoding': acceptEncoding }
+    const res = new http.ServerResponse(req)
+    res.assignSocket(discardingSocket())
+    res.on('finish', () => {
+      res.detachSocket(res.socket)
+      resolve()
+    })
+    handler.handle(req, res, resolve)
+  })
+}
+
+export async function measure(path, acceptEncoding, { rounds = 10, perRound = 2000 } = {}) {
+  const servers = {
+    'express+noop': app((_req, _res, next) => next()),
+    compression: app(middleware('compression')),
+    hotpath: app(middleware('hotpath')),
+  }
+  const best = {}
+  for (let round = 0; round < rounds; round++) {
+    const order = round % 2 ? Object.entries(servers).reverse() : Object.entries(servers)
+    for (const [label, handler] of order) {
+      for (let i = 0; i < perRound / 10; i++) await once(handler, path, acceptEncoding)
+      const before = process.cpuUsage()
+      for (let i = 0; i < perRound; i++) await once(handler, path, acceptEncoding)
+      const used = process.cpuUsage(before)
+      best[label] = Math.min(best[label] ?? Number.POSITIVE_INFINITY, (used.user + used.system) / perRound)
+    }
+  }
+  return best
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const cases = [
+    ['/small', 'gzip, deflate, br', 'below threshold (145 B)'],
+    ['/json', 'gzip', '1 KB JSON, gzip'],
+    ['/json100k', 'gzip', '100 KB JSON, gzip'],
+    ['/json100k', 'gzip, deflate, br', '100 KB JSON, br'],
+  ]
+  console.log(
+    '| case | express+noop µs | compression µs | hotpath µs | hotpath vs compression | hotpath vs noop |',
+  )
+  console.log('|---|---|---|---|---|---|')
+  for (const [path, encoding, title] of cases) {
+    const large = path === '/json100k'
+    const best = await measure(path, encoding, large ? { rounds: 6, perRound: 150 } : {})
+    const speed = (a, b) => (best[b] / best[a]).toFixed(2)
+    console.log(
+      `| ${title} | ${best['express+noop'].toFixed(1)} | ${best.compression.toFixed(1)} | ${best.hotpath.toFixed(1)} | ${speed('hotpath', 'compression')}× | ${speed('hotpath', 'express+noop')}× |`,
+    )
+  }
+}
