@@ -37,7 +37,11 @@ export function createApp(options: ExampleOptions = {}) {
 
   const prof = profiler({ registry, slowThreshold: '250ms', serverTiming: true })
   const limiter = rateLimit({ algorithm: 'sliding-window', limit: 600, window: '1m' })
-  const compress = compression({ threshold: 500 })
+  const compress = compression({
+    threshold: 500,
+    // BREACH: never compress an answer that could reflect a secret next to user input.
+    filter: (req, res) => req.path !== '/login' && compression.filter(req, res),
+  })
   const headers = cacheControl({
     rules: [
       { match: '/static/**', preset: 'static' },

@@ -149,7 +149,7 @@ export function createCompression(options?: Readonly<CompressionOptions>): Compr
       let body: Buffer
       const started = performance.now()
       try {
-        body = decider.compressSync(outcome, chunk, enc)
+        body = decider.compressSync(outcome, chunk, enc, length)
       } catch (err) {
         log.errorOnce(
           'ERR_HOTPATH_COMPRESSION_FAILED',

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto'
 import request from 'supertest'
 import { compression } from '../src'
 import { appWith, decode, jsonOfSize, raw } from './helpers'
@@ -36,6 +37,19 @@ describe('compressing a whole body', () => {
     const res = await raw(request(app).get('/json').set('Accept-Encoding', 'deflate'))
     expect(res.headers['content-encoding']).toBe('deflate')
     expect(decode('deflate', res.body).toString()).toBe(text1k)
+  })
+
+  it('compresses a body whose output is larger than the input', async () => {
+    const noise = randomBytes(1024)
+    const noiseApp = appWith(compression(), (a) => {
+      a.get('/noise', (_req, res) => {
+        res.setHeader('Content-Type', 'text/plain')
+        res.end(noise)
+      })
+    })
+    const res = await raw(request(noiseApp).get('/noise').set('Accept-Encoding', 'gzip'))
+    expect(res.body.length).toBeGreaterThan(1024)
+    expect(Buffer.compare(decode('gzip', res.body), noise)).toBe(0)
   })
 
   it('compresses a string body in its declared encoding', async () => {

@@ -17,12 +17,24 @@ export interface State {
   expiresAt: number
 }
 
-export type Step = (state: State | undefined, policy: Policy, cost: number, now: number) => Outcome
+/**
+ * One decision. The record to keep is written into `out` (the store's scratch record, so a
+ * request allocates nothing but its `Decision`); `out.expiresAt` 0 means "store nothing"
+ * (a read or a denial).
+ */
+export type Step = (
+  state: State | undefined,
+  policy: Policy,
+  cost: number,
+  now: number,
+  out: State,
+) => Decision
 
-export interface Outcome {
-  decision: Decision
-  /** The record to keep, or `undefined` to leave the store unchanged (a read or a denial). */
-  write: State | undefined
+function keep(out: State, a: number, b: number, c: number, expiresAt: number): void {
+  out.a = a
+  out.b = b
+  out.c = c
+  out.expiresAt = expiresAt
 }
 
 const GCRA_EPSILON = 1e-6
@@ -32,15 +44,15 @@ function decision(allowed: boolean, remaining: number, resetMs: number, retryAft
 }
 
 /** Fixed window aligned to the epoch: at most `limit` per window, up to 2× across an edge. */
-export const fixedWindow: Step = (state, policy, cost, now) => {
+export const fixedWindow: Step = (state, policy, cost, now, out) => {
+  out.expiresAt = 0
   const { limit, windowMs } = policy
   const start = now - (now % windowMs)
   const count = state !== undefined && state.a === start ? state.b : 0
   const resetMs = start + windowMs - now
-  if (count + cost > limit)
-    return { decision: decision(false, limit - count, resetMs, resetMs), write: undefined }
-  const write = cost === 0 ? undefined : { a: start, b: count + cost, c: 0, expiresAt: start + windowMs }
-  return { decision: decision(true, limit - count - cost, resetMs, 0), write }
+  if (count + cost > limit) return decision(false, limit - count, resetMs, resetMs)
+  if (cost !== 0) keep(out, start, count + cost, 0, start + windowMs)
+  return decision(true, limit - count - cost, resetMs, 0)
 }
 
 /**
@@ -48,7 +60,8 @@ export const fixedWindow: Step = (state, policy, cost, now) => {
  * `prev × (W − elapsed) / W + current`. Compared as `prev × (W − elapsed) + current × W ≤ limit × W`
  * so the boundary is exact.
  */
-export const slidingWindow: Step = (state, policy, cost, now) => {
+export const slidingWindow: Step = (state, policy, cost, now, out) => {
+  out.expiresAt = 0
   const { limit, windowMs: w } = policy
   const start = now - (now % w)
   let current = 0
@@ -65,20 +78,11 @@ export const slidingWindow: Step = (state, policy, cost, now) => {
   const used = previous * (w - elapsed) + current * w
   const resetMs = w - elapsed
   if (used + cost * w > limit * w) {
-    return {
-      decision: decision(
-        false,
-        Math.floor((limit * w - used) / w),
-        resetMs,
-        slidingRetry(policy, current, previous, cost, elapsed),
-      ),
-      write: undefined,
-    }
+    const retryAfterMs = slidingRetry(policy, current, previous, cost, elapsed)
+    return decision(false, Math.floor((limit * w - used) / w), resetMs, retryAfterMs)
   }
-  const remaining = Math.floor((limit * w - used - cost * w) / w)
-  const write =
-    cost === 0 ? undefined : { a: start, b: current + cost, c: previous, expiresAt: start + 2 * w }
-  return { decision: decision(true, remaining, resetMs, 0), write }
+  if (cost !== 0) keep(out, start, current + cost, previous, start + 2 * w)
+  return decision(true, Math.floor((limit * w - used - cost * w) / w), resetMs, 0)
 }
 
 /** Milliseconds until `previous`'s weight has decayed enough for `cost` more units. */
@@ -103,7 +107,8 @@ function slidingRetry(
  * Token bucket: capacity `burst`, refilled continuously at `limit` per window. Tokens are
  * kept multiplied by the window length so the refill `elapsed × limit` stays an integer.
  */
-export const tokenBucket: Step = (state, policy, cost, now) => {
+export const tokenBucket: Step = (state, policy, cost, now, out) => {
+  out.expiresAt = 0
   const { limit, windowMs: w, burst } = policy
   const capacity = burst * w
   let tokens = capacity
@@ -114,22 +119,20 @@ export const tokenBucket: Step = (state, policy, cost, now) => {
   const need = cost * w
   if (tokens < need) {
     const resetMs = Math.ceil((capacity - tokens) / limit)
-    return {
-      decision: decision(false, Math.floor(tokens / w), resetMs, Math.ceil((need - tokens) / limit)),
-      write: undefined,
-    }
+    return decision(false, Math.floor(tokens / w), resetMs, Math.ceil((need - tokens) / limit))
   }
   tokens -= need
   const resetMs = Math.ceil((capacity - tokens) / limit)
-  const write = cost === 0 ? undefined : { a: now, b: tokens, c: 0, expiresAt: now + Math.max(1, resetMs) }
-  return { decision: decision(true, Math.floor(tokens / w), resetMs, 0), write }
+  if (cost !== 0) keep(out, now, tokens, 0, now + Math.max(1, resetMs))
+  return decision(true, Math.floor(tokens / w), resetMs, 0)
 }
 
 /**
  * GCRA (generic cell rate algorithm, ATM Forum TM 4.1): emission interval T = W / limit,
  * tolerance τ = burst × T. One number per key, the theoretical arrival time.
  */
-export const gcra: Step = (state, policy, cost, now) => {
+export const gcra: Step = (state, policy, cost, now, out) => {
+  out.expiresAt = 0
   const { limit, windowMs: w, burst } = policy
   const interval = w / limit
   const tolerance = burst * interval
@@ -137,20 +140,13 @@ export const gcra: Step = (state, policy, cost, now) => {
   const next = tat + cost * interval
   if (next - now > tolerance + GCRA_EPSILON) {
     const remaining = Math.floor((tolerance - (tat - now)) / interval + GCRA_EPSILON)
-    return {
-      decision: decision(
-        false,
-        remaining,
-        Math.ceil(tat - now),
-        Math.max(1, Math.ceil(next - tolerance - now - GCRA_EPSILON)),
-      ),
-      write: undefined,
-    }
+    const retryAfterMs = Math.max(1, Math.ceil(next - tolerance - now - GCRA_EPSILON))
+    return decision(false, remaining, Math.ceil(tat - now), retryAfterMs)
   }
   const remaining = Math.floor((tolerance - (next - now)) / interval + GCRA_EPSILON)
   const resetMs = Math.ceil(next - now - GCRA_EPSILON)
-  const write = cost === 0 ? undefined : { a: next, b: 0, c: 0, expiresAt: now + Math.max(1, resetMs) }
-  return { decision: decision(true, remaining, resetMs, 0), write }
+  if (cost !== 0) keep(out, next, 0, 0, now + Math.max(1, resetMs))
+  return decision(true, remaining, resetMs, 0)
 }
 
 export const STEPS: Readonly<Record<Policy['algorithm'], Step>> = {

@@ -53,21 +53,32 @@ export function createLayer(config: LayerConfig, shared: Shared, metrics: LayerM
     return ipKey(req.ip)
   }
 
+  // 'trust proxy' is read once per app (it is set at startup), not on every request.
+  let checkedApp: unknown
+  let trustOff = false
   const checkProxy = (req: Request): void => {
+    if (req.app === checkedApp) {
+      if (trustOff && req.headers['x-forwarded-for'] !== undefined) warnXff()
+      return
+    }
+    checkedApp = req.app
     const trust = req.app?.get('trust proxy')
+    trustOff = !trust
     if (trust === true) {
       shared.proxyWarned = true
       log.warnOnce(
         TRUST_PROXY_TRUE,
         `${PKG}: 'trust proxy' is true, so any client can choose its rate-limit key by sending X-Forwarded-For. Set it to the number of proxies in front of the app (app.set('trust proxy', 1)) or their addresses.`,
       )
-    } else if (!trust && req.headers['x-forwarded-for'] !== undefined) {
-      shared.proxyWarned = true
-      log.warnOnce(
-        XFF_IGNORED,
-        `${PKG}: a request carries X-Forwarded-For but 'trust proxy' is off, so every client behind the proxy shares one rate-limit key. Set app.set('trust proxy', <number of proxies>) if the app runs behind one.`,
-      )
-    }
+    } else if (trustOff && req.headers['x-forwarded-for'] !== undefined) warnXff()
+  }
+
+  const warnXff = (): void => {
+    shared.proxyWarned = true
+    log.warnOnce(
+      XFF_IGNORED,
+      `${PKG}: a request carries X-Forwarded-For but 'trust proxy' is off, so every client behind the proxy shares one rate-limit key. Set app.set('trust proxy', <number of proxies>) if the app runs behind one.`,
+    )
   }
 
   const label = (req: Request): string | undefined => (req.route ? routeOf(req) : undefined)

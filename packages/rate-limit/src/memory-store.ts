@@ -12,17 +12,27 @@ export interface MemoryStoreOptions {
 const KNOWN = ['maxKeys', 'now'] as const
 const PKG = '@hotpath/rate-limit MemoryStore'
 
+/** A record and the insertion count at which it last moved to the recent end. */
+interface Entry extends State {
+  touched: number
+}
+
 /**
- * A bounded in-process store. A `Map` keeps insertion order, so re-inserting a key on
- * each write makes its first entry the least recently used one: eviction and lazy expiry
- * are O(1) and no timer exists per key (or at all), so `close()` only drops the records.
+ * A bounded in-process store. A `Map` keeps insertion order, so re-inserting a key makes
+ * its first entry the least recently used one: eviction and lazy expiry are O(1) and no
+ * timer exists per key (or at all), so `close()` only drops the records.
+ * A hot key is re-inserted only once an eighth of `maxKeys` insertions have happened since
+ * it last moved, which keeps it far from the old end at a fraction of the cost.
  * It answers synchronously, which keeps the middleware free of promises.
  */
 export class MemoryStore implements Store {
   readonly kind = 'memory'
-  private readonly records = new Map<string, State>()
+  private readonly records = new Map<string, Entry>()
   private readonly maxKeys: number
+  private readonly refreshAfter: number
   private readonly now: () => number
+  private readonly scratch: State = { a: 0, b: 0, c: 0, expiresAt: 0 }
+  private insertions = 0
 
   constructor(options: Readonly<MemoryStoreOptions> = {}) {
     rejectUnknownOptions(PKG, options, KNOWN)
@@ -34,6 +44,7 @@ export class MemoryStore implements Store {
       optionError(PKG, 'now must be a function returning milliseconds.')
     }
     this.maxKeys = maxKeys
+    this.refreshAfter = Math.floor(maxKeys / 8)
     this.now = options.now ?? Date.now
   }
 
@@ -44,28 +55,35 @@ export class MemoryStore implements Store {
 
   consume(key: string, policy: Policy, cost: number): Decision {
     const now = this.now()
-    let state = this.records.get(key)
-    if (state !== undefined && state.expiresAt <= now) {
+    let entry = this.records.get(key)
+    if (entry !== undefined && entry.expiresAt <= now) {
       this.records.delete(key)
-      state = undefined
+      entry = undefined
     }
-    const outcome = STEPS[policy.algorithm](state, policy, cost, now)
-    const write = outcome.write
-    if (write !== undefined) {
-      if (state !== undefined) {
-        // Move to the most recently used end and update in place (no new record).
-        this.records.delete(key)
-        state.a = write.a
-        state.b = write.b
-        state.c = write.c
-        state.expiresAt = write.expiresAt
-        this.records.set(key, state)
-      } else {
-        this.records.set(key, write)
-        this.trim(now)
-      }
+    const out = this.scratch
+    const decision = STEPS[policy.algorithm](entry, policy, cost, now, out)
+    if (out.expiresAt === 0) return decision
+    if (entry === undefined) {
+      this.records.set(key, {
+        a: out.a,
+        b: out.b,
+        c: out.c,
+        expiresAt: out.expiresAt,
+        touched: this.insertions++,
+      })
+      this.trim(now)
+      return decision
     }
-    return outcome.decision
+    entry.a = out.a
+    entry.b = out.b
+    entry.c = out.c
+    entry.expiresAt = out.expiresAt
+    if (this.insertions - entry.touched > this.refreshAfter) {
+      this.records.delete(key)
+      this.records.set(key, entry)
+      entry.touched = this.insertions++
+    }
+    return decision
   }
 
   reset(key: string): void {
@@ -81,8 +99,8 @@ export class MemoryStore implements Store {
     for (let i = 0; i < 2; i++) {
       const oldest = this.records.entries().next()
       if (oldest.done) return
-      const [key, state] = oldest.value
-      if (state.expiresAt > now && this.records.size <= this.maxKeys) return
+      const [key, entry] = oldest.value
+      if (entry.expiresAt > now && this.records.size <= this.maxKeys) return
       this.records.delete(key)
     }
   }

@@ -17,6 +17,8 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 describeRedis('onStoreError with a real Redis', () => {
   let redis: RedisHandle
+  /** A connected client that tells when the server sleeps. */
+  let probe: Redis
   const rejections: unknown[] = []
   const onRejection = (reason: unknown) => rejections.push(reason)
   let limiter: RateLimiter
@@ -26,9 +28,12 @@ describeRedis('onStoreError with a real Redis', () => {
   beforeAll(async () => {
     process.on('unhandledRejection', onRejection)
     redis = await startRedis()
+    probe = new Redis(redis.url)
+    await probe.ping()
   })
   afterAll(async () => {
     process.off('unhandledRejection', onRejection)
+    probe.disconnect()
     await redis.destroy()
   })
   afterEach(async () => {
@@ -89,19 +94,27 @@ describeRedis('onStoreError with a real Redis', () => {
     throw new Error('the store never connected')
   }
 
-  /** Resolves once the server has stopped answering (DEBUG SLEEP started), bounded: 2 s. */
+  /** DEBUG SLEEP for `ms`, resolving once the server has really stopped answering. */
+  async function sleepRedis(ms: number): Promise<void> {
+    await probe.ping()
+    await redis.pause(ms)
+    await asleep()
+  }
+
+  /** Resolves once the server has stopped answering (DEBUG SLEEP started), bounded: 4 s. */
   async function asleep(): Promise<void> {
-    const probe = new Redis(redis.url, { lazyConnect: true })
-    try {
-      for (let i = 0; i < 40; i++) {
-        const answered = await Promise.race([probe.ping().then(() => true), sleep(50).then(() => false)])
-        if (!answered) return
-        await sleep(10)
-      }
-      throw new Error('redis-server never went to sleep')
-    } finally {
-      probe.disconnect()
+    for (let i = 0; i < 40; i++) {
+      const answered = await Promise.race([
+        probe.ping().then(
+          () => true,
+          () => true,
+        ),
+        sleep(150).then(() => false),
+      ])
+      if (!answered) return
+      await sleep(10)
     }
+    throw new Error('redis-server never went to sleep')
   }
 
   const statuses = (results: Array<{ status: number }>) => results.map((r) => r.status)
@@ -177,8 +190,7 @@ describeRedis('onStoreError with a real Redis', () => {
     it('answers within the deadline while Redis sleeps', async () => {
       const app = build('memory', 3)
       await ready(app)
-      await redis.pause(1500)
-      await asleep()
+      await sleepRedis(1500)
       const results = await hit(app, 4)
       expect(slowest(results)).toBeLessThan(DEADLINE + SLACK)
       expect(statuses(results)).toEqual([200, 200, 200, 429])
@@ -188,8 +200,7 @@ describeRedis('onStoreError with a real Redis', () => {
     it('counts in Redis again once Redis wakes up', async () => {
       const app = build('memory', 3)
       await ready(app)
-      await redis.pause(600)
-      await asleep()
+      await sleepRedis(600)
       await hit(app, 2)
       await sleep(600)
       await untilRecovered(app)
