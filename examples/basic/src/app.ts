@@ -36,7 +36,13 @@ export function createApp(options: ExampleOptions = {}) {
   const registry = new Registry()
 
   const prof = profiler({ registry, slowThreshold: '250ms', serverTiming: true })
-  const limiter = rateLimit({ algorithm: 'sliding-window', limit: 600, window: '1m' })
+  const limiter = rateLimit({
+    algorithm: 'sliding-window',
+    limit: 600,
+    window: '1m',
+    // Load-balancer health checks should not use up a client's budget.
+    skip: (req) => req.path === '/health',
+  })
   const compress = compression({
     threshold: 500,
     // BREACH: never compress an answer that could reflect a secret next to user input.
@@ -117,7 +123,7 @@ export function createApp(options: ExampleOptions = {}) {
     res.json({ product: updated, invalidated: removed })
   })
 
-  app.post('/login', limiter.route({ algorithm: 'gcra', limit: 5, window: '15m' }), (req, res) => {
+  app.post('/login', limiter.route({ name: 'login', algorithm: 'gcra', limit: 5, window: '15m' }), (req, res) => {
     const { username, password } = (req.body ?? {}) as { username?: string; password?: string }
     if (username !== 'demo' || password !== 'hotpath') {
       res.status(401).json({ error: 'wrong username or password' })
