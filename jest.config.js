@@ -16,6 +16,9 @@ const base = {
 /** @type {import('jest').Config} */
 module.exports = {
   globalSetup: '<rootDir>/test/helpers/global-setup.js',
+  // Suites drive real redis-servers, Chromium and child processes; a handle one of them
+  // leaks must fail loudly in review (--detectOpenHandles), never hang a CI run.
+  forceExit: true,
   globalTeardown: '<rootDir>/test/helpers/global-teardown.js',
   projects: [
     {
