@@ -21,6 +21,9 @@ export function toBuffer(chunk: Chunk, encoding: unknown): Buffer {
  * and keeping the slice would keep the whole slab alive for the life of the entry.
  */
 export function joinChunks(chunks: readonly Buffer[], size: number): Buffer {
+  // A single chunk that owns its whole memory (not a pool slice) is kept as it is.
+  const only = chunks.length === 1 ? chunks[0] : undefined
+  if (only !== undefined && only.byteOffset === 0 && only.byteLength === only.buffer.byteLength) return only
   const out = Buffer.allocUnsafeSlow(size)
   let at = 0
   for (const chunk of chunks) at += chunk.copy(out, at)

@@ -85,12 +85,15 @@ export async function buildEntry(
   return { entry, key, fields, storeTtl: ttl + Math.max(swr, sie) }
 }
 
-/** Writes an entry (and, for a response that varies, the marker at its primary key). */
-export async function storeEntry(store: CacheStore, primary: string, placement: Placement): Promise<void> {
+/**
+ * Writes an entry (and, for a response that varies, the marker at its primary key). A
+ * synchronous store (memory) is written without a promise.
+ */
+export function storeEntry(store: CacheStore, primary: string, placement: Placement): void | Promise<void> {
   const { entry, key, fields, storeTtl } = placement
-  if (fields.length > 0) {
-    const marker: VaryMarker = { kind: 'vary', fields, expiresAt: entry.errorUntil }
-    await store.set(primary, marker, storeTtl, [])
-  }
-  await store.set(key, entry, storeTtl, entry.tags)
+  if (fields.length === 0) return store.set(key, entry, storeTtl, entry.tags)
+  const marker: VaryMarker = { kind: 'vary', fields, expiresAt: entry.errorUntil }
+  const first = store.set(primary, marker, storeTtl, [])
+  if (first instanceof Promise) return first.then(() => store.set(key, entry, storeTtl, entry.tags))
+  return store.set(key, entry, storeTtl, entry.tags)
 }

@@ -34,7 +34,8 @@ export interface Flow {
 export function createFlow(engine: Engine): Flow {
   const { cfg, counters } = engine
   const { store, now } = cfg
-  const inflight = new Map<string, Promise<Outcome>>()
+  /** Misses in progress: the callbacks of the requests waiting for each (no promise per miss). */
+  const inflight = new Map<string, Array<(outcome: Outcome) => void>>()
 
   /** Stores a finished response when it qualifies; resolves what was stored. */
   async function finishMiss(ctx: Ctx, captured: Captured | null): Promise<Outcome> {
@@ -57,7 +58,8 @@ export function createFlow(engine: Engine): Flow {
     )
     if (placement === undefined) return undefined
     try {
-      await storeEntry(store, primary, placement)
+      const pending = storeEntry(store, primary, placement)
+      if (pending instanceof Promise) await pending
       counters.stores++
       engine.storeOk()
     } catch (error) {
@@ -102,9 +104,9 @@ export function createFlow(engine: Engine): Flow {
   }
 
   /** A waiter reuses the leader's entry only when it was stored and its secondary key matches. */
-  function join(ctx: Ctx, pending: Promise<Outcome>): void {
+  function join(ctx: Ctx, waiters: Array<(outcome: Outcome) => void>): void {
     counters.coalesced++
-    pending.then((outcome) => {
+    waiters.push((outcome) => {
       const { req, res, primary } = ctx
       if (outcome !== undefined && !res.headersSent) {
         const same =
@@ -118,13 +120,14 @@ export function createFlow(engine: Engine): Flow {
         }
       }
       runMiss(ctx, () => undefined)
-    }, ctx.next)
+    })
   }
 
   /** Polls for the entry another instance is making while it holds the lock. */
   async function awaitOtherInstance(ctx: Ctx): Promise<Found | undefined> {
-    const until = now() + Math.min(cfg.lockTtl, 2000)
-    while (now() < until) {
+    // Bounded by a number of polls, not by `now()`: the clock option may be a test's fake clock.
+    const polls = Math.ceil(Math.min(cfg.lockTtl, 2000) / LOCK_POLL_MS)
+    for (let i = 0; i < polls; i++) {
       await new Promise((resolve) => setTimeout(resolve, LOCK_POLL_MS))
       const found = await engine.lookup(ctx.primary, ctx.req)
       if (found.entry !== undefined && now() < found.entry.expiresAt) return found
@@ -176,14 +179,18 @@ export function createFlow(engine: Engine): Flow {
       join(ctx, pending)
       return
     }
-    let settle: (outcome: Outcome) => void = () => undefined
-    const promise = new Promise<Outcome>((resolve) => {
-      settle = (outcome) => {
-        if (inflight.get(ctx.primary) === promise) inflight.delete(ctx.primary)
-        resolve(outcome)
+    const waiters: Array<(outcome: Outcome) => void> = []
+    inflight.set(ctx.primary, waiters)
+    const settle = (outcome: Outcome): void => {
+      if (inflight.get(ctx.primary) === waiters) inflight.delete(ctx.primary)
+      for (const waiter of waiters) {
+        try {
+          waiter(outcome)
+        } catch (error) {
+          engine.storeError(error, ctx.req)
+        }
       }
-    })
-    inflight.set(ctx.primary, promise)
+    }
     if (!store.shared) {
       runMiss(ctx, settle)
       return

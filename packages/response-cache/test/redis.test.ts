@@ -14,9 +14,13 @@ import { fakeClock, type Served, serve, until } from './http'
 /** Two app instances (two caches, two stores) sharing one Redis through `client`. */
 async function twoInstances(client: Redis | Cluster, prefix: string) {
   const calls = { n: 0 }
+  const clock = fakeClock(Date.now())
   const make = async () => {
     const cache = responseCache({
       store: new RedisStore({ client, prefix }),
+      ttl: '1m',
+      staleWhileRevalidate: '10m',
+      now: clock.now,
       logger: { warn: () => {}, error: () => {} },
     })
     const app = express()

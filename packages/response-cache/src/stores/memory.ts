@@ -15,8 +15,12 @@ interface Slot {
   tags: readonly string[]
 }
 
-/** Rough per-entry cost of the Map slot, the record object and the tag index, measured on Node 20. */
-const SLOT_OVERHEAD = 320
+/**
+ * Per-entry cost beyond the bytes counted below (Map slots, the entry and slot objects, the
+ * header pair arrays, the index entries), measured on Node 20: 10^5 distinct 1 KB URLs into
+ * a 16 MB store grow heap + external memory by about the accounted bytes.
+ */
+const SLOT_OVERHEAD = 640
 const TAG_OVERHEAD = 96
 
 function sizeOf(key: string, value: StoredValue, tags: readonly string[]): number {
@@ -45,7 +49,8 @@ export class MemoryStore implements CacheStore {
   readonly shared = false
   readonly maxBytes: number
   private readonly slots = new Map<string, Slot>()
-  private readonly tagIndex = new Map<string, Set<string>>()
+  /** Tag → key, or → keys once a second key carries it (most URL tags have one key: no Set). */
+  private readonly tagIndex = new Map<string, string | Set<string>>()
   private readonly locks = new Map<string, { token: string; until: number }>()
   private readonly now: () => number
   private bytes = 0
@@ -81,12 +86,10 @@ export class MemoryStore implements CacheStore {
     this.slots.set(key, { value, deadline: this.now() + ttlMs, bytes, tags })
     this.bytes += bytes
     for (const tag of tags) {
-      let keys = this.tagIndex.get(tag)
-      if (keys === undefined) {
-        keys = new Set()
-        this.tagIndex.set(tag, keys)
-      }
-      keys.add(key)
+      const keys = this.tagIndex.get(tag)
+      if (keys === undefined) this.tagIndex.set(tag, key)
+      else if (typeof keys !== 'string') keys.add(key)
+      else if (keys !== key) this.tagIndex.set(tag, new Set([keys, key]))
     }
     if (this.bytes > this.maxBytes) this.evict()
   }
@@ -102,7 +105,7 @@ export class MemoryStore implements CacheStore {
     const keys = this.tagIndex.get(tag)
     if (keys === undefined) return 0
     let removed = 0
-    for (const key of [...keys]) removed += this.delete(key)
+    for (const key of typeof keys === 'string' ? [keys] : [...keys]) removed += this.delete(key)
     this.tagIndex.delete(tag)
     return removed
   }
@@ -150,6 +153,10 @@ export class MemoryStore implements CacheStore {
     for (const tag of slot.tags) {
       const keys = this.tagIndex.get(tag)
       if (keys === undefined) continue
+      if (typeof keys === 'string') {
+        if (keys === key) this.tagIndex.delete(tag)
+        continue
+      }
       keys.delete(key)
       if (keys.size === 0) this.tagIndex.delete(tag)
     }
