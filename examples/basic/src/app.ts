@@ -123,15 +123,19 @@ export function createApp(options: ExampleOptions = {}) {
     res.json({ product: updated, invalidated: removed })
   })
 
-  app.post('/login', limiter.route({ name: 'login', algorithm: 'gcra', limit: 5, window: '15m' }), (req, res) => {
-    const { username, password } = (req.body ?? {}) as { username?: string; password?: string }
-    if (username !== 'demo' || password !== 'hotpath') {
-      res.status(401).json({ error: 'wrong username or password' })
-      return
-    }
-    res.cookie('session', randomBytes(16).toString('hex'), { httpOnly: true, sameSite: 'strict' })
-    res.json({ user: 'demo' })
-  })
+  app.post(
+    '/login',
+    limiter.route({ name: 'login', algorithm: 'gcra', limit: 5, window: '15m' }),
+    (req, res) => {
+      const { username, password } = (req.body ?? {}) as { username?: string; password?: string }
+      if (username !== 'demo' || password !== 'hotpath') {
+        res.status(401).json({ error: 'wrong username or password' })
+        return
+      }
+      res.cookie('session', randomBytes(16).toString('hex'), { httpOnly: true, sameSite: 'strict' })
+      res.json({ user: 'demo' })
+    },
+  )
 
   const publicDir = options.publicDir ?? join(__dirname, '..', 'public')
   // The cache-control rule decides the static policy; serve-static's own header is off.

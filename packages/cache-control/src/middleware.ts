@@ -41,6 +41,28 @@ const validatorsOf = (res: Response): OutgoingHttpHeaders => ({
   etag: res.getHeader('etag') as string | undefined,
   'last-modified': res.getHeader('last-modified') as string | undefined,
 })
+/** Copies headers given to `writeHead` (an object, a flat raw array, or pairs) into the store. */
+function moveHeaders(res: Response, headers: OutgoingHttpHeaders | readonly unknown[]): void {
+  if (!Array.isArray(headers)) {
+    for (const [name, value] of Object.entries(headers as OutgoingHttpHeaders)) {
+      if (value !== undefined) res.setHeader(name, value)
+    }
+    return
+  }
+  const grouped = new Map<string, { name: string; values: string[] }>()
+  const add = (name: unknown, value: unknown) => {
+    const key = String(name).toLowerCase()
+    const entry = grouped.get(key) ?? { name: String(name), values: [] }
+    entry.values.push(String(value))
+    grouped.set(key, entry)
+  }
+  if (Array.isArray(headers[0])) for (const pair of headers as unknown[][]) add(pair[0], pair[1])
+  else for (let i = 0; i + 1 < headers.length; i += 2) add(headers[i], headers[i + 1])
+  for (const { name, values } of grouped.values()) {
+    res.setHeader(name, values.length === 1 ? (values[0] as string) : values)
+  }
+}
+
 const isSuccess = (status: number) => status >= 200 && status < 300
 
 /**
@@ -106,7 +128,16 @@ export function cacheControl(options: Readonly<CacheControlOptions> = {}): Cache
 
   function writeHeadHook(this: Hooked, ...args: unknown[]): Response {
     const state = this[kState] as State
-    if (!state.applied) applyPolicy(this, state, typeof args[0] === 'number' ? args[0] : this.statusCode)
+    if (!state.applied) {
+      // Headers handed to writeHead (a replayed cache entry, a proxied response) are the
+      // route's own: move them into the header store so the policy sees and respects them.
+      const last = args.length > 1 ? args[args.length - 1] : undefined
+      if (last !== null && typeof last === 'object') {
+        moveHeaders(this, last as OutgoingHttpHeaders | readonly unknown[])
+        args.pop()
+      }
+      applyPolicy(this, state, typeof args[0] === 'number' ? args[0] : this.statusCode)
+    }
     return (state.writeHead as (...a: unknown[]) => Response).apply(this, args)
   }
 

@@ -226,3 +226,40 @@ describe('rules table', () => {
     expect(cc.stats().rules).toEqual({ health: 0 + 1, '/^\\/api\\/metrics/': 0, 'rule 2': 0, '/api/**': 2 })
   })
 })
+
+describe('headers given to writeHead', () => {
+  it('respects a Cache-Control passed to writeHead as an object and sends it once', async () => {
+    const { app } = appWith([{ match: '/**', preset: 'api' }], (a) =>
+      a.use((_req: Request, res: Response) => {
+        res.writeHead(200, { 'Cache-Control': 'private, max-age=9', 'Content-Type': 'text/plain' })
+        res.end('x')
+      }),
+    )
+    const res = await request(app).get('/x').expect(200)
+    expect(res.headers['cache-control']).toBe('private, max-age=9')
+    expect(res.headers['content-type']).toBe('text/plain')
+  })
+
+  it('respects a Cache-Control passed to writeHead as a raw array', async () => {
+    const { app } = appWith([{ match: '/**', preset: 'api' }], (a) =>
+      a.use((_req: Request, res: Response) => {
+        res.writeHead(200, ['Cache-Control', 'no-cache', 'X-Two', 'a', 'X-Two', 'b'])
+        res.end('x')
+      }),
+    )
+    const res = await request(app).get('/x').expect(200)
+    expect(res.headers['cache-control']).toBe('no-cache')
+    expect(res.headers['x-two']).toBe('a, b')
+  })
+
+  it('adds the policy when writeHead carries other headers only', async () => {
+    const { app } = appWith([{ match: '/**', preset: 'monitoring' }], (a) =>
+      a.use((_req: Request, res: Response) => {
+        res.writeHead(200, 'OK', { 'Content-Type': 'text/plain' })
+        res.end('x')
+      }),
+    )
+    const res = await request(app).get('/x').expect(200)
+    expect(res.headers['cache-control']).toBe('public, max-age=60')
+  })
+})

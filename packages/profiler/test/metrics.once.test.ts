@@ -151,7 +151,8 @@ describe('Prometheus exposition', () => {
     }
     if (!promtool) {
       // CI installs promtool (.ci/run); elsewhere the strict parse above is the check.
-      if (process.env.CI === 'true') throw new Error('promtool is required under CI=true (apt-get install prometheus)')
+      if (process.env.CI === 'true')
+        throw new Error('promtool is required under CI=true (apt-get install prometheus)')
       console.warn('promtool not installed: exposition checked by the parser tests only')
       return
     }

@@ -51,6 +51,16 @@ export function captureResponse(
   const writeHead = res.writeHead
   const write = res.write
   const end = res.end
+  // The Content-Encoding of the bytes copied here, read when the handler's first write, end
+  // or writeHead reaches this layer — before a compression middleware mounted in front of the
+  // cache (whose hooks run inside these) encodes the body and sets its own Content-Encoding.
+  let sourceEncoding: ReturnType<ServerResponse['getHeader']>
+  let sourceRead = false
+  const readSourceEncoding = (target: ServerResponse) => {
+    if (sourceRead) return
+    sourceRead = true
+    sourceEncoding = target.getHeader('content-encoding')
+  }
 
   const keep = (chunk: Chunk | undefined, encoding: unknown) => {
     if (chunks === null || chunk === undefined || chunk === null || typeof chunk === 'function') return
@@ -74,9 +84,10 @@ export function captureResponse(
         chunks = null
       }
       this.statusCode = code
+      readSourceEncoding(this)
       if (chunks !== null && !onHeaders()) chunks = null
       code = this.statusCode
-      const encoding = this.getHeader('content-encoding')
+      const encoding = sourceEncoding
       const out = (writeHead as (...args: unknown[]) => ServerResponse).call(this, code, ...rest)
       // Read back after the head went out: header hooks of middleware mounted before the
       // cache (cache-control, compression) have run by now, and what they set is stored —
@@ -93,11 +104,13 @@ export function captureResponse(
   } as ServerResponse['writeHead']
 
   res.write = function writeCapture(this: ServerResponse, chunk: Chunk, encoding?: unknown, cb?: Callback) {
+    readSourceEncoding(this)
     keep(chunk, encoding)
     return (write as (...args: unknown[]) => boolean).call(this, chunk, encoding, cb)
   } as ServerResponse['write']
 
   res.end = function endCapture(this: ServerResponse, chunk?: unknown, encoding?: unknown, cb?: unknown) {
+    readSourceEncoding(this)
     keep(chunk as Chunk | undefined, encoding)
     return (end as (...args: unknown[]) => ServerResponse).call(this, chunk, encoding, cb)
   } as ServerResponse['end']

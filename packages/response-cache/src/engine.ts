@@ -101,12 +101,17 @@ export function createEngine(cfg: Config, logger: Logger | undefined): Engine {
     if (compressing.has(key) || cfg.encodings.length === 0) return
     compressing.add(key)
     makeVariants(entry.body, cfg.encodings)
-      .then((variants) => {
-        const left = Math.max(entry.staleUntil, entry.errorUntil) - now()
-        if (left <= 0) return
-        counters.variantsBuilt++
-        return store.set(key, { ...entry, variants, compress: false }, left, entry.tags)
-      })
+      .then((variants) =>
+        // Re-read before writing: an invalidation (or a fresher entry) that landed while the
+        // variants were being made must win, never be undone by this background write.
+        then(store.get(key), (current) => {
+          if (current?.kind !== 'entry' || current.storedAt !== entry.storedAt) return
+          const left = Math.max(entry.staleUntil, entry.errorUntil) - now()
+          if (left <= 0) return
+          counters.variantsBuilt++
+          return store.set(key, { ...entry, variants, compress: false }, left, entry.tags)
+        }),
+      )
       .catch((error: unknown) => engine.storeError(error, undefined))
       .finally(() => compressing.delete(key))
   }

@@ -1,4 +1,5 @@
 import { brotliDecompressSync, gunzipSync } from 'node:zlib'
+import { compression as hotpathCompression } from '@hotpath/compression'
 import { HotpathError } from '@hotpath/core'
 import compression from 'compression'
 import { express } from '../../../test/helpers/express'
@@ -14,11 +15,12 @@ const products = JSON.stringify(
   Array.from({ length: 200 }, (_, id) => ({ id, name: `product ${id}`, price: id * 3 })),
 )
 
-async function shop(options: ResponseCacheOptions = {}, withCompression = false) {
+async function shop(options: ResponseCacheOptions = {}, withCompression: boolean | 'hotpath' = false) {
   const clock = fakeClock()
   const cache = responseCache({ store: new MemoryStore({ now: clock.now }), now: clock.now, ...options })
   const app = express()
-  if (withCompression) app.use(compression())
+  if (withCompression === 'hotpath') app.use(hotpathCompression())
+  else if (withCompression) app.use(compression())
   const calls = { list: 0, item: 0 }
   app.get('/api/products', cache.route({ tags: ['products'] }), (_req, res) => {
     calls.list++
@@ -110,6 +112,19 @@ describe('stored compressed variants', () => {
     expect(gunzipSync(reply.body).toString()).toBe(products)
   })
 
+  it('does not bring back an entry invalidated while its variants were being made', async () => {
+    const { cache, calls, s } = await shop()
+    await s.get('/api/products')
+    await s.get('/api/products') // first hit: variants start on the thread pool
+    expect(await cache.invalidate({ tag: 'products' })).toBe(1)
+    // Let the background compression finish (it reads 'products' already gone and stops).
+    await new Promise((resolve) => setTimeout(resolve, 200))
+    const after = await s.get('/api/products')
+    expect(after.headers['cache-status']).toBe('hotpath; fwd=miss; stored')
+    expect(calls.list).toBe(2)
+    expect(cache.stats().variantsBuilt).toBe(0)
+  })
+
   it('prefers br when the client accepts it', async () => {
     const { cache, s } = await shop()
     await s.get('/api/products')
@@ -159,6 +174,21 @@ describe('stored compressed variants', () => {
     expect(hit.headers['cache-status']).toBe('hotpath; hit; ttl=60')
     expect(hit.headers['content-encoding']).toBeUndefined()
     expect(hit.text).toBe(products)
+  })
+
+  it('stores the identity body when @hotpath/compression in front encoded the miss in one call', async () => {
+    const { s } = await shop({}, 'hotpath')
+    const miss = await s.get('/api/products', { 'accept-encoding': 'gzip' })
+    expect(miss.headers['content-encoding']).toBe('gzip')
+    expect(gunzipSync(miss.body).toString()).toBe(products)
+    const identity = await s.get('/api/products', { 'accept-encoding': 'identity' })
+    expect(identity.headers['cache-status']).toBe('hotpath; hit; ttl=60')
+    expect(identity.headers['content-encoding']).toBeUndefined()
+    expect(identity.text).toBe(products)
+    const gzip = await s.get('/api/products', { 'accept-encoding': 'gzip' })
+    expect(gzip.headers['cache-status']).toBe('hotpath; hit; ttl=60')
+    expect(gzip.headers['content-encoding']).toBe('gzip')
+    expect(gunzipSync(gzip.body).toString()).toBe(products)
   })
 
   it('makes no variant for a small body', async () => {
