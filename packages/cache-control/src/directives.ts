@@ -3,7 +3,7 @@ import type { Directives, PresetName } from './types'
 
 const ONE_YEAR = 31_536_000
 
-const DIRECTIVE_KEYS: readonly (keyof Directives)[] = [
+export const DIRECTIVE_KEYS: readonly (keyof Directives)[] = [
   'public',
   'private',
   'noStore',

@@ -2,6 +2,7 @@ import { compileMatcher, didYouMean, HotpathError, rejectUnknownOptions } from '
 import type { Request } from 'express'
 import {
   DEFAULT_FINGERPRINT,
+  DIRECTIVE_KEYS,
   mergeOverPreset,
   PRESET_NAMES,
   PRESETS,
@@ -11,7 +12,8 @@ import {
 } from './directives'
 import type { Directives, ETagMode, Rule } from './types'
 
-const RULE_KEYS = [
+/** What a rule may carry besides its directives. */
+const META_KEYS = [
   'match',
   'name',
   'methods',
@@ -23,19 +25,8 @@ const RULE_KEYS = [
   'vary',
   'etag',
   'fingerprint',
-  'public',
-  'private',
-  'noStore',
-  'noCache',
-  'maxAge',
-  'sMaxage',
-  'staleWhileRevalidate',
-  'staleIfError',
-  'mustRevalidate',
-  'proxyRevalidate',
-  'noTransform',
-  'immutable',
 ] as const
+const RULE_KEYS: readonly string[] = [...META_KEYS, ...DIRECTIVE_KEYS]
 
 /** The header values one rule sends, all serialised at construction. */
 export interface HeaderSet {
@@ -64,7 +55,7 @@ function headerSet(policy: Directives, rule: Rule, where: string): HeaderSet {
   const extra = (option: boolean | Directives | undefined, label: string) => {
     if (option === undefined || option === false) return undefined
     if (option === true) return serialize(policy)
-    rejectUnknownOptions(`cacheControl ${where}.${label}`, option, RULE_KEYS.slice(11))
+    rejectUnknownOptions(`cacheControl ${where}.${label}`, option, DIRECTIVE_KEYS)
     validateDirectives(option, `${where}.${label}`)
     return serialize(option)
   }
