@@ -20,6 +20,7 @@ process.stdout.write(
     p50: result.latency.p50,
     p99: result.latency.p99,
     non2xx: result.non2xx,
+    byClass: { '2xx': result['2xx'], '3xx': result['3xx'], '4xx': result['4xx'], '5xx': result['5xx'] },
     errors: result.errors + result.timeouts,
     bytes: result.throughput.total,
     seconds: result.duration,

@@ -14,7 +14,10 @@ const { startRedis } = require('../test/helpers/redis-server.js')
 const quick = process.env.BENCH_QUICK === '1'
 // With two or more cores, the server under test and the load generator each get their own
 // core (taskset), so they do not steal time from each other: far less noise between rounds.
-const pin = cpus().length >= 2 && spawnSync('taskset', ['-c', '0', 'true']).status === 0 && process.env.BENCH_PIN !== '0'
+const pin =
+  cpus().length >= 2 &&
+  spawnSync('taskset', ['-c', '0', 'true']).status === 0 &&
+  process.env.BENCH_PIN !== '0'
 const serverCore = String(cpus().length - 1)
 const wanted = process.argv.slice(2).filter((arg) => !arg.startsWith('-'))
 const available = readdirSync(join(here, 'scenarios'))

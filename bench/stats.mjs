@@ -13,6 +13,12 @@ export function pairedRatios(samples, label, vs) {
   return a.map((sample, i) => sample.rps / b[i].rps)
 }
 
+function unexpected(run, expectStatus) {
+  if (!expectStatus || !run.byClass) return run.non2xx
+  const wanted = run.byClass[`${String(expectStatus)[0]}xx`] ?? 0
+  return Object.values(run.byClass).reduce((sum, n) => sum + n, 0) - wanted
+}
+
 export function summarise(samples, scenario, labels) {
   const rows = labels.map((label) => {
     const runs = samples.get(label)
@@ -29,7 +35,8 @@ export function summarise(samples, scenario, labels) {
       p50: median(runs.map((run) => run.p50)),
       p99: median(runs.map((run) => run.p99)),
       cpuPerRequest: median(runs.map((run) => run.cpuPerRequest)),
-      non2xx: runs.reduce((sum, run) => sum + run.non2xx, 0),
+      // Answers other than the scenario expects (2xx unless it sets expectStatus, e.g. 304).
+      non2xx: runs.reduce((sum, run) => sum + unexpected(run, scenario.expectStatus), 0),
       errors: runs.reduce((sum, run) => sum + run.errors, 0),
       rss: Math.max(...runs.map((run) => run.rss)),
     }
@@ -60,7 +67,7 @@ export function formatTable(name, scenario, summary) {
   const lines = [
     `### ${name}: ${scenario.title}`,
     '',
-    `| server | req/s median (min–max) | × ${scenario.baseline ?? 'baseline'} (min–max) | p50 ms | p99 ms | CPU µs/req | non-2xx |`,
+    `| server | req/s median (min–max) | × ${scenario.baseline ?? 'baseline'} (min–max) | p50 ms | p99 ms | CPU µs/req | ${scenario.expectStatus ? `not ${scenario.expectStatus}` : 'non-2xx'} |`,
     '|---|---|---|---|---|---|---|',
   ]
   for (const row of summary.rows) {
