@@ -14,7 +14,6 @@ import { type CompiledRule, compileRule, type HeaderSet } from './rules'
 import type { CacheControlOptions, CacheControlStats, ETagMode } from './types'
 
 const OPTION_KEYS = ['rules', 'etag', 'currentETag', 'currentLastModified', 'logger'] as const
-const kState = Symbol('hotpath.cacheControl')
 
 export interface CacheControlMiddleware extends RequestHandler {
   readonly name: string
@@ -27,12 +26,11 @@ interface State {
   etag: ETagMode
   conditional: boolean
   applied: boolean
-  sendLength: number
   writeHead: Response['writeHead']
   end: Response['end']
-  send: Response['send'] | undefined
 }
 
+const kState = Symbol('hotpath.cacheControl')
 type Hooked = Response & { [kState]?: State }
 
 const isBody = (chunk: unknown): chunk is string | Buffer =>
@@ -61,6 +59,15 @@ function moveHeaders(res: Response, headers: OutgoingHttpHeaders | readonly unkn
   for (const { name, values } of grouped.values()) {
     res.setHeader(name, values.length === 1 ? (values[0] as string) : values)
   }
+}
+
+/**
+ * Body length recorded in an entity tag of the `etag` package's form (`W/"3a8-…"`, Express's
+ * default): what a 304 Express sent itself did not send.
+ */
+function lengthInETag(etag: unknown): number {
+  const match = typeof etag === 'string' ? /^(?:W\/)?"([0-9a-f]{1,12})-/.exec(etag) : null
+  return match ? Number.parseInt(match[1] as string, 16) : 0
 }
 
 const isSuccess = (status: number) => status >= 200 && status < 300
@@ -126,8 +133,8 @@ export function cacheControl(options: Readonly<CacheControlOptions> = {}): Cache
     }
   }
 
-  function writeHeadHook(this: Hooked, ...args: unknown[]): Response {
-    const state = this[kState] as State
+  function writeHeadHook(this: Response, ...args: unknown[]): Response {
+    const state = (this as Hooked)[kState] as State
     if (!state.applied) {
       // Headers handed to writeHead (a replayed cache entry, a proxied response) are the
       // route's own: move them into the header store so the policy sees and respects them.
@@ -141,15 +148,8 @@ export function cacheControl(options: Readonly<CacheControlOptions> = {}): Cache
     return (state.writeHead as (...a: unknown[]) => Response).apply(this, args)
   }
 
-  function sendHook(this: Hooked, body?: unknown): Response {
-    const state = this[kState] as State
-    if (typeof body === 'string') state.sendLength = Buffer.byteLength(body)
-    else if (Buffer.isBuffer(body)) state.sendLength = body.length
-    return (state.send as (body?: unknown) => Response).call(this, body)
-  }
-
-  function endHook(this: Hooked, ...args: unknown[]): Response {
-    const state = this[kState] as State
+  function endHook(this: Response, ...args: unknown[]): Response {
+    const state = (this as Hooked)[kState] as State
     const chunk = args[0]
     if (!this.headersSent && isBody(chunk) && isSuccess(this.statusCode)) {
       const method = state.req.method
@@ -167,31 +167,28 @@ export function cacheControl(options: Readonly<CacheControlOptions> = {}): Cache
         return (state.end as (cb?: unknown) => Response).call(this, callback)
       }
     } else if (!this.headersSent && this.statusCode === 304) {
-      // Express's res.send answered 304 itself and dropped the body it measured for us.
+      // Express's res.send answered 304 itself and dropped the body; its ETag holds the length.
       counts.notModified++
-      counts.bytesSaved += state.sendLength
+      counts.bytesSaved += lengthInETag(this.getHeader('etag'))
     }
     return (state.end as (...a: unknown[]) => Response).apply(this, args)
   }
 
   function hook(req: Request, res: Response, rule: CompiledRule | undefined, conditional: boolean): void {
-    const hooked = res as Hooked
-    const etag = rule?.etag ?? etagMode
     const state: State = {
       req,
       rule,
-      etag,
+      etag: rule?.etag ?? etagMode,
       conditional,
       applied: false,
-      sendLength: 0,
       writeHead: res.writeHead,
       end: res.end,
-      send: conditional ? res.send : undefined,
     }
-    hooked[kState] = state
+    // A Symbol property, not a WeakMap: measured here, a WeakMap entry per response costs
+    // more (ephemeron churn in the GC) than one more property on the response.
+    ;(res as Hooked)[kState] = state
     if (rule) res.writeHead = writeHeadHook as Response['writeHead']
     res.end = endHook as Response['end']
-    if (conditional) res.send = sendHook as Response['send']
   }
 
   function matchRule(req: Request): CompiledRule | undefined {

@@ -195,6 +195,24 @@ describe('304 Not Modified (RFC 9110 §13.2.2)', () => {
   })
 })
 
+describe("Express's own 304", () => {
+  it('counts a 304 Express answered itself and the body bytes it did not send', async () => {
+    const server = express() // Express's default weak ETag is on here
+    const cc = cacheControl()
+    server.use(cc)
+    server.get('/send', (_req: Request, res: Response) => {
+      res.type('json').send(BODY)
+    })
+    const first = await request(server).get('/send').expect(200)
+    await request(server)
+      .get('/send')
+      .set('If-None-Match', first.headers.etag as string)
+      .expect(304)
+    expect(cc.stats().notModified).toBe(1)
+    expect(cc.stats().bytesSaved).toBe(Buffer.byteLength(BODY))
+  })
+})
+
 describe('412 Precondition Failed', () => {
   function writable(current: string | undefined, lastModified?: string) {
     const server = express()
