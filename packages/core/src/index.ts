@@ -24,6 +24,7 @@ export type {
   WindowName,
 } from './contracts'
 export { WINDOWS } from './contracts'
+export { negotiateEncoding } from './encoding'
 export { didYouMean, HotpathError, optionError, rejectUnknownOptions } from './errors'
 export {
   appendVary,

@@ -6,6 +6,7 @@ import {
   globToRegExp,
   HotpathError,
   hashTag,
+  negotiateEncoding,
   pathOf,
   rejectUnknownOptions,
   resolveDynamic,
@@ -141,5 +142,15 @@ describe('hashTag', () => {
   it('wraps a tag in braces and neutralises braces inside it', () => {
     expect(hashTag('user:1')).toBe('{user:1}')
     expect(hashTag('a{b}c')).toBe('{a_b_c}')
+  })
+})
+
+describe('negotiateEncoding', () => {
+  it('takes the highest q, ties in server order, and honours a preferred identity', () => {
+    expect(negotiateEncoding('gzip, br', ['br', 'gzip'])).toBe('br')
+    expect(negotiateEncoding('br;q=0.5, gzip', ['br', 'gzip'])).toBe('gzip')
+    expect(negotiateEncoding('identity, gzip;q=0.5', ['gzip'])).toBeNull()
+    expect(negotiateEncoding('gzip;q=5', ['gzip'])).toBeNull()
+    expect(negotiateEncoding(undefined, ['gzip'])).toBeNull()
   })
 })

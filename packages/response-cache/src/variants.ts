@@ -1,5 +1,6 @@
 import { promisify } from 'node:util'
 import { brotliCompress, constants, gzip } from 'node:zlib'
+import { negotiateEncoding } from '@hotpath/core'
 import type { CacheEntry, HeaderValue } from './types'
 
 const gzipAsync = promisify(gzip)
@@ -54,36 +55,26 @@ export async function makeVariants(
   return out
 }
 
-const MAX_ACCEPT_ENCODING = 1024
+const BOTH = ['br', 'gzip'] as const
+const BR_ONLY = ['br'] as const
+const GZIP_ONLY = ['gzip'] as const
+const NONE: readonly ('br' | 'gzip')[] = []
 
 /**
- * Picks the stored encoding for an `Accept-Encoding` value (RFC 9110 §12.5.3), in one
- * linear pass: the highest q-value wins, `br` before `gzip` on a tie; `undefined` means identity.
+ * Picks the stored encoding for an `Accept-Encoding` value with the same negotiation as
+ * `@hotpath/compression` (RFC 9110 §12.5.3; br before gzip on a tie); `undefined` means identity.
  */
 export function pickEncoding(
   accept: string | undefined,
   variants: Readonly<Record<string, Buffer>>,
 ): string | undefined {
-  if (accept === undefined || accept.length > MAX_ACCEPT_ENCODING) return undefined
-  let br = -1
-  let gz = -1
-  let star = -1
-  for (const part of accept.split(',')) {
-    const semi = part.indexOf(';')
-    const name = (semi === -1 ? part : part.slice(0, semi)).trim().toLowerCase()
-    let q = 1
-    if (semi !== -1) {
-      const match = /q\s*=\s*([01](?:\.\d{0,3})?)/i.exec(part.slice(semi + 1))
-      q = match ? Number(match[1]) : 1
-    }
-    if (name === 'br') br = q
-    else if (name === 'gzip' || name === 'x-gzip') gz = Math.max(gz, q)
-    else if (name === '*') star = q
-  }
-  if (br === -1) br = star
-  if (gz === -1) gz = star
-  const hasBr = variants.br !== undefined && br > 0
-  const hasGz = variants.gzip !== undefined && gz > 0
-  if (hasBr && (!hasGz || br >= gz)) return 'br'
-  return hasGz ? 'gzip' : undefined
+  const offered =
+    variants.br !== undefined
+      ? variants.gzip !== undefined
+        ? BOTH
+        : BR_ONLY
+      : variants.gzip !== undefined
+        ? GZIP_ONLY
+        : NONE
+  return negotiateEncoding(accept, offered) ?? undefined
 }
