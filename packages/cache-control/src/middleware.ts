@@ -1,7 +1,8 @@
-import type { OutgoingHttpHeaders } from 'node:http'
+import type { OutgoingHttpHeaders, ServerResponse } from 'node:http'
 import {
   appendVary,
   createLogger,
+  createResponseHook,
   HotpathError,
   isFresh,
   pathOf,
@@ -26,12 +27,7 @@ interface State {
   etag: ETagMode
   conditional: boolean
   applied: boolean
-  writeHead: Response['writeHead']
-  end: Response['end']
 }
-
-const kState = Symbol('hotpath.cacheControl')
-type Hooked = Response & { [kState]?: State }
 
 const isBody = (chunk: unknown): chunk is string | Buffer =>
   typeof chunk === 'string' || Buffer.isBuffer(chunk)
@@ -133,63 +129,53 @@ export function cacheControl(options: Readonly<CacheControlOptions> = {}): Cache
     }
   }
 
-  function writeHeadHook(this: Response, ...args: unknown[]): Response {
-    const state = (this as Hooked)[kState] as State
-    if (!state.applied) {
+  // biome-ignore lint/suspicious/noExplicitAny: the hooked methods take Node's overloads.
+  type Prev = (this: ServerResponse, ...args: any[]) => any
+
+  function writeHeadHook(res: ServerResponse, state: State, prev: Prev, args: unknown[]): unknown {
+    const response = res as Response
+    if (!state.applied && state.rule) {
       // Headers handed to writeHead (a replayed cache entry, a proxied response) are the
       // route's own: move them into the header store so the policy sees and respects them.
       const last = args.length > 1 ? args[args.length - 1] : undefined
       if (last !== null && typeof last === 'object') {
-        moveHeaders(this, last as OutgoingHttpHeaders | readonly unknown[])
+        moveHeaders(response, last as OutgoingHttpHeaders | readonly unknown[])
         args.pop()
       }
-      applyPolicy(this, state, typeof args[0] === 'number' ? args[0] : this.statusCode)
+      applyPolicy(response, state, typeof args[0] === 'number' ? args[0] : res.statusCode)
     }
-    return (state.writeHead as (...a: unknown[]) => Response).apply(this, args)
+    hook.release(res)
+    return prev.apply(res, args)
   }
 
-  function endHook(this: Response, ...args: unknown[]): Response {
-    const state = (this as Hooked)[kState] as State
+  function endHook(res: ServerResponse, state: State, prev: Prev, args: unknown[]): unknown {
+    const response = res as Response
     const chunk = args[0]
-    if (!this.headersSent && isBody(chunk) && isSuccess(this.statusCode)) {
+    if (!res.headersSent && isBody(chunk) && isSuccess(res.statusCode)) {
       const method = state.req.method
-      if (state.etag && (method === 'GET' || method === 'HEAD') && !this.hasHeader('etag')) {
-        this.setHeader('ETag', etagFor(chunk, state.etag === 'weak'))
+      if (state.etag && (method === 'GET' || method === 'HEAD') && !res.hasHeader('etag')) {
+        res.setHeader('ETag', etagFor(chunk, state.etag === 'weak'))
       }
-      if (state.conditional && isFresh(state.req.headers, validatorsOf(this))) {
-        this.statusCode = 304
-        this.removeHeader('Content-Type')
-        this.removeHeader('Content-Length')
-        this.removeHeader('Transfer-Encoding')
+      if (state.conditional && isFresh(state.req.headers, validatorsOf(response))) {
+        res.statusCode = 304
+        res.removeHeader('Content-Type')
+        res.removeHeader('Content-Length')
+        res.removeHeader('Transfer-Encoding')
         counts.notModified++
         counts.bytesSaved += typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.length
         const callback = args.find((arg) => typeof arg === 'function')
-        return (state.end as (cb?: unknown) => Response).call(this, callback)
+        return prev.call(res, callback)
       }
-    } else if (!this.headersSent && this.statusCode === 304) {
+    } else if (!res.headersSent && res.statusCode === 304) {
       // Express's res.send answered 304 itself and dropped the body; its ETag holds the length.
       counts.notModified++
-      counts.bytesSaved += lengthInETag(this.getHeader('etag'))
+      counts.bytesSaved += lengthInETag(res.getHeader('etag'))
     }
-    return (state.end as (...a: unknown[]) => Response).apply(this, args)
+    return prev.apply(res, args)
   }
 
-  function hook(req: Request, res: Response, rule: CompiledRule | undefined, conditional: boolean): void {
-    const state: State = {
-      req,
-      rule,
-      etag: rule?.etag ?? etagMode,
-      conditional,
-      applied: false,
-      writeHead: res.writeHead,
-      end: res.end,
-    }
-    // A Symbol property, not a WeakMap: measured here, a WeakMap entry per response costs
-    // more (ephemeron churn in the GC) than one more property on the response.
-    ;(res as Hooked)[kState] = state
-    if (rule) res.writeHead = writeHeadHook as Response['writeHead']
-    res.end = endHook as Response['end']
-  }
+  // No property is added to the response (see createResponseHook for why that matters).
+  const hook = createResponseHook<State>({ writeHead: writeHeadHook, end: endHook })
 
   function matchRule(req: Request): CompiledRule | undefined {
     if (rules.length === 0) return undefined
@@ -229,7 +215,9 @@ export function cacheControl(options: Readonly<CacheControlOptions> = {}): Cache
     const conditional =
       readable && (headers['if-none-match'] !== undefined || headers['if-modified-since'] !== undefined)
     const rule = matchRule(req)
-    if (rule || conditional || (readable && etagMode !== false)) hook(req, res, rule, conditional)
+    if (rule || conditional || (readable && etagMode !== false)) {
+      hook.attach(res, { req, rule, etag: rule?.etag ?? etagMode, conditional, applied: false })
+    }
     if (
       hasPreconditions &&
       (headers['if-match'] !== undefined || headers['if-unmodified-since'] !== undefined)

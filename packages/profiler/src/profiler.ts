@@ -11,7 +11,7 @@ import { RouteTable } from './routes'
 import { startRuntimeSampler } from './runtime'
 import { SLOT_NS } from './series'
 import { SlowLog } from './slow'
-import { MAX_SPANS, RECORD, RequestState, stateOf, timed, tokenOf } from './timing'
+import { MAX_SPANS, RECORD, RequestState, timed, tokenOf } from './timing'
 import type { Outcome, Profiler, ProfilerOptions } from './types'
 
 const PKG = '@hotpath/profiler'
@@ -32,7 +32,12 @@ export function profiler(options?: Readonly<ProfilerOptions>): Profiler {
   const pool = new HistogramPool()
   const queryLog = new QueryLog(config)
   const slowLog = new SlowLog(config.slowRequests, config.slowThresholdNs)
-  const STATE = Symbol('hotpath.profiler')
+  // Per-request state lives in this instance's WeakMap, never on `req`: Express gives every
+  // request its app's prototype with `Object.setPrototypeOf`, after which each property written
+  // to it costs several microseconds (bench/README.md, "Why no property on req or res").
+  const states = new WeakMap<object, RequestState>()
+  const stateOf = (req: object | undefined): RequestState | undefined =>
+    req === undefined || req === null ? undefined : states.get(req)
   const sampler = startRuntimeSampler(config.sampleIntervalMs, config.eventLoop)
 
   let registry = config.registry === false ? undefined : config.registry
@@ -94,7 +99,7 @@ export function profiler(options?: Readonly<ProfilerOptions>): Profiler {
   // the bench as GC time.
   function onClose(this: Response): void {
     const req = this.req
-    const state = stateOf(req, STATE)
+    const state = stateOf(req)
     if (state === undefined) return
     try {
       finish(req, this, state)
@@ -105,7 +110,7 @@ export function profiler(options?: Readonly<ProfilerOptions>): Profiler {
 
   // W3C Server Timing: `total` plus each span, set as the headers go out.
   function serverTiming(this: ServerResponse): void {
-    const state = stateOf(this.req, STATE)
+    const state = stateOf(this.req)
     if (state === undefined) return
     let value = `total;dur=${msText(Number(clock() - state.start))}`
     if (state.spans !== null) {
@@ -118,7 +123,7 @@ export function profiler(options?: Readonly<ProfilerOptions>): Profiler {
   const withServerTiming = config.serverTiming
   const handler = function profiler(req: Request, res: Response, next: NextFunction): void {
     const state = new RequestState(clock())
-    ;(req as unknown as Record<symbol, RequestState>)[STATE] = state
+    states.set(req, state)
     res.on('close', onClose)
     if (withServerTiming) onHeaders(res, serverTiming)
     next()
@@ -128,7 +133,7 @@ export function profiler(options?: Readonly<ProfilerOptions>): Profiler {
     if (typeof fn !== 'function')
       argumentError('query(req, sql, fn) needs fn, a function that runs the query.')
     const shape = queryLog.shapeOf(sql)
-    const state = stateOf(req, STATE)
+    const state = stateOf(req)
     if (state !== undefined && !state.done) {
       if (state.queries === null) state.queries = new Map()
       state.queries.set(shape, (state.queries.get(shape) ?? 0) + 1)
@@ -145,7 +150,7 @@ export function profiler(options?: Readonly<ProfilerOptions>): Profiler {
 
   function span<T>(req: Request | undefined, name: string, fn: () => T): T {
     if (typeof fn !== 'function') argumentError('span(req, name, fn) needs fn, a function to time.')
-    const state = stateOf(req, STATE)
+    const state = stateOf(req)
     if (state === undefined) return fn()
     const token = tokenOf(name)
     return timed(clock, fn, (ns) => {

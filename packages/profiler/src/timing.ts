@@ -1,7 +1,7 @@
 import { isPromiseLike } from '@hotpath/core'
 import type { Shape } from './queries'
 
-/** What the profiler keeps for one request while it runs (under a Symbol on `req`). */
+/** What the profiler keeps for one request while it runs (in the instance's WeakMap keyed by `req`). */
 export class RequestState {
   readonly start: bigint
   spans: Array<{ name: string; ns: number }> | null = null
@@ -21,13 +21,6 @@ export class RequestState {
 export const RECORD: unique symbol = Symbol('hotpath.profiler.record')
 /** Spans kept per request; a loop calling `span()` must not grow a request without bound. */
 export const MAX_SPANS = 32
-
-/** Each instance keys its state with its own symbol, so two profilers on one app never meet. */
-export function stateOf(req: object | undefined, key: symbol): RequestState | undefined {
-  if (req === undefined || req === null) return undefined
-  const state = (req as Record<symbol, unknown>)[key]
-  return state instanceof RequestState ? state : undefined
-}
 
 /**
  * Runs `fn` and reports its duration to `done`, for a sync return, a sync throw, a resolved and

@@ -48,19 +48,23 @@ describe('insights', () => {
     const clock = fakeClock()
     const prof = make({ clock, eventLoop: false })
     const req = matched('GET', '/orders')
-    // A request the profiler saw: run through the middleware so the queries are attributed.
-    await new Promise<void>((resolve) => {
-      const res = {
-        statusCode: 200,
-        headersSent: true,
-        writableFinished: false,
-        on: () => res,
-        once: () => res,
-      }
-      prof(req as Request, res as never, () => resolve())
-    })
+    // A request the profiler saw: run through the middleware so the queries are attributed,
+    // then ended as Node ends a response, by emitting 'close'.
+    let onClose: (() => void) | undefined
+    const res = {
+      req,
+      statusCode: 200,
+      headersSent: true,
+      writableFinished: true,
+      getHeader: () => undefined,
+      on(event: string, listener: () => void) {
+        if (event === 'close') onClose = listener
+        return res
+      },
+    }
+    await new Promise<void>((resolve) => prof(req as Request, res as never, () => resolve()))
     for (let i = 0; i < 6; i++) prof.query(req as Request, `SELECT * FROM line WHERE id = ${i}`, () => 1)
-    recordEnd(prof, req)
+    onClose?.call(res)
     expect(ids(prof).sort()).toEqual(['many-queries:warning', 'n-plus-one:warning'])
     const n1 = prof.insights().find((i) => i.id === 'n-plus-one')
     expect(n1?.evidence).toEqual({
@@ -71,12 +75,3 @@ describe('insights', () => {
     })
   })
 })
-
-/** Ends a request started through the middleware, as on-finished would. */
-function recordEnd(prof: ReturnType<typeof make>, req: object): void {
-  const { RECORD } = require('../src/timing') as typeof import('../src/timing')
-  const key = Object.getOwnPropertySymbols(req).find((s) => s.description === 'hotpath.profiler') as symbol
-  const state = (req as Record<symbol, unknown>)[key]
-  const res = { statusCode: 200, headersSent: true, writableFinished: true, getHeader: () => undefined }
-  ;(prof as unknown as Record<symbol, (a: unknown, b: unknown, c: unknown) => void>)[RECORD](req, res, state)
-}

@@ -1,0 +1,102 @@
+import { ServerResponse } from 'node:http'
+
+// biome-ignore lint/suspicious/noExplicitAny: Node's overloads of writeHead/end take anything.
+type Method = (this: ServerResponse, ...args: any[]) => any
+
+/**
+ * One hook: gets the response, its state, the method it replaces and the call's arguments,
+ * and answers for that method (usually by calling `prev.apply(res, args)` at some point).
+ */
+export type ResponseHookFn<S> = (res: ServerResponse, state: S, prev: Method, args: unknown[]) => unknown
+
+export interface ResponseHookMethods<S> {
+  writeHead?: ResponseHookFn<S>
+  end?: ResponseHookFn<S>
+}
+
+export interface ResponseHook<S> {
+  /** Routes `res`'s `writeHead`/`end` through the hooks, with `state`, until {@link release}. */
+  attach(res: ServerResponse, state: S): void
+  /** The state `res` was attached with, if it still is. */
+  stateOf(res: ServerResponse): S | undefined
+  /** From now on `res`'s calls go straight to the methods the hooks replaced. */
+  release(res: ServerResponse): void
+}
+
+type Hookable = Record<'writeHead' | 'end', Method>
+const NAMES = ['writeHead', 'end'] as const
+
+/**
+ * Hooks on a response's `writeHead`/`end` that add no property to the response.
+ *
+ * Express gives every response its app's prototype with `Object.setPrototypeOf`; after that,
+ * V8 makes every property written to the object slow (about 10 µs each for `res.end = …` or a
+ * Symbol on this project's bench machine, several times the cost of a whole small middleware).
+ * So the hooks are defined once on the app's response prototype (`app.response`, which the app's
+ * responses and those of its mounted sub-apps inherit from) and a response opts in through a
+ * per-instance `WeakMap` that also holds its state; responses not in it go straight to the
+ * previous methods. Outside Express, in a mounted sub-app (which hands unanswered requests back
+ * to its parent, whose prototype it then restores), or when another layer already replaced the
+ * methods on the response itself, the hooks are set on the response, as classic middleware do.
+ */
+export function createResponseHook<S>(hooks: ResponseHookMethods<S>): ResponseHook<S> {
+  const states = new WeakMap<ServerResponse, S>()
+  const hooked = new WeakSet<object>()
+  const verdicts = new WeakMap<object, boolean>()
+  const names = NAMES.filter((name) => hooks[name] !== undefined)
+
+  const wrap = (name: (typeof NAMES)[number], prev: Method): Method => {
+    const hook = hooks[name] as ResponseHookFn<S>
+    return function hotpathHook(this: ServerResponse, ...args: unknown[]) {
+      const state = states.get(this)
+      return state === undefined ? prev.apply(this, args) : hook(this, state, prev, args)
+    }
+  }
+
+  const usable = (base: object): boolean => {
+    let verdict = verdicts.get(base)
+    if (verdict === undefined) {
+      verdict = isAppResponse(base) && !isMountedApp((base as { app?: unknown }).app)
+      verdicts.set(base, verdict)
+    }
+    return verdict
+  }
+
+  const hookPrototype = (base: Hookable): void => {
+    hooked.add(base)
+    const properties: PropertyDescriptorMap = {}
+    for (const name of names) {
+      properties[name] = { value: wrap(name, base[name]), writable: true, configurable: true }
+    }
+    Object.defineProperties(base, properties)
+  }
+
+  return {
+    attach(res, state) {
+      const again = states.has(res)
+      states.set(res, state)
+      if (again) return
+      const base = Object.getPrototypeOf(res) as Hookable
+      const own = res as unknown as Hookable
+      if (usable(base) && names.every((name) => own[name] === base[name])) {
+        if (!hooked.has(base)) hookPrototype(base)
+        return
+      }
+      for (const name of names) own[name] = wrap(name, own[name])
+    },
+    stateOf: (res) => states.get(res),
+    release(res) {
+      states.delete(res)
+    },
+  }
+}
+
+/** An Express app's response prototype: it carries its app, Node's own prototype does not. */
+export function isAppResponse(base: object): boolean {
+  return base !== ServerResponse.prototype && Object.hasOwn(base, 'app')
+}
+
+/** An app mounted in another one (Express sets `parent` when it is mounted). */
+export function isMountedApp(app: unknown): boolean {
+  return (app as { parent?: unknown } | undefined)?.parent !== undefined
+}
