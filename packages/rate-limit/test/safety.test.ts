@@ -103,16 +103,18 @@ describe('instances', () => {
     const limiter = rateLimit({ limit: 1, window: '1m', now: () => BASE })
     const headers = new Map<string, unknown>()
     const req = { ip: '127.0.0.1', headers: {}, app: express() } as unknown as Request
+    // Header names are case-insensitive, as on a real response.
     const res = {
-      getHeader: (name: string) => headers.get(name),
-      setHeader: (name: string, value: unknown) => headers.set(name, value),
+      getHeader: (name: string) => headers.get(name.toLowerCase()),
+      hasHeader: (name: string) => headers.has(name.toLowerCase()),
+      setHeader: (name: string, value: unknown) => headers.set(name.toLowerCase(), value),
     } as unknown as Response
     let passed = false
     limiter(req, res, () => {
       passed = true
     })
     expect(passed).toBe(true)
-    expect(headers.get('RateLimit')).toBe('"default";r=0;t=60')
+    expect(headers.get('ratelimit')).toBe('"default";r=0;t=60')
   })
 
   it('is a function named rateLimit', () => {
