@@ -19,6 +19,8 @@ module.exports = {
   // Suites drive real redis-servers, Chromium and child processes; a handle one of them
   // leaks must fail loudly in review (--detectOpenHandles), never hang a CI run.
   forceExit: true,
+  // A global option: inside a project entry jest ignores it and keeps its 5 s default.
+  testTimeout: 20_000,
   globalTeardown: '<rootDir>/test/helpers/global-teardown.js',
   projects: [
     {
