@@ -1,4 +1,3 @@
-import type { IncomingMessage } from 'node:http'
 import { type CacheInvalidation, HotpathError, pathOf } from '@hotpath/core'
 import type { NextFunction, Request, RequestHandler, Response } from 'express'
 import { createEngine, type Engine, type Found } from './engine'
@@ -11,10 +10,6 @@ import type { MaybePromise, ResponseCache, ResponseCacheOptions, RouteOptions } 
 
 /** RFC 9111 §4.4: a successful response to these invalidates the stored responses of its URL. */
 const UNSAFE = new Set(['POST', 'PUT', 'PATCH', 'DELETE'])
-
-/** Per-request mark: the instances that already handled this request (app.use + route()). */
-const HANDLED = Symbol('hotpath.responseCache.handled')
-type Marked = IncomingMessage & { [HANDLED]?: object }
 
 /** Set on a store when a cache instance takes it, so a second taker is warned. */
 const CLAIMED = Symbol('hotpath.responseCache.claimed')
@@ -56,8 +51,9 @@ export function responseCache(options: Readonly<ResponseCacheOptions> = {}): Res
   claimable[CLAIMED] = true
   const flow = createFlow(engine)
   const stale = createStale(engine, flow)
-  // Identity of this instance for the per-request mark (two instances never skip each other).
-  const self = {}
+  // Requests this instance already handled (app.use + route()). A WeakSet, not a mark on
+  // `req`: a property written to an Express request costs microseconds (core's response-hooks).
+  const handled = new WeakSet<Request>()
 
   function decide(ctx: Ctx, found: Found): void {
     const entry = found.entry
@@ -133,12 +129,11 @@ export function responseCache(options: Readonly<ResponseCacheOptions> = {}): Res
   }
 
   function handle(req: Request, res: Response, next: NextFunction, route: RouteConfig): void {
-    const marked = req as Marked
-    if (marked[HANDLED] === self) {
+    if (handled.has(req)) {
       next()
       return
     }
-    marked[HANDLED] = self
+    handled.add(req)
     const method = req.method
     if (method !== 'GET' && method !== 'HEAD') {
       if (UNSAFE.has(method)) invalidateOnSuccess(req, res)
