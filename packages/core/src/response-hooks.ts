@@ -11,11 +11,12 @@ export type ResponseHookFn<S> = (res: ServerResponse, state: S, prev: Method, ar
 
 export interface ResponseHookMethods<S> {
   writeHead?: ResponseHookFn<S>
+  write?: ResponseHookFn<S>
   end?: ResponseHookFn<S>
 }
 
 export interface ResponseHook<S> {
-  /** Routes `res`'s `writeHead`/`end` through the hooks, with `state`, until {@link release}. */
+  /** Routes `res`'s hooked methods through the hooks, with `state`, until {@link release}. */
   attach(res: ServerResponse, state: S): void
   /** The state `res` was attached with, if it still is. */
   stateOf(res: ServerResponse): S | undefined
@@ -23,11 +24,11 @@ export interface ResponseHook<S> {
   release(res: ServerResponse): void
 }
 
-type Hookable = Record<'writeHead' | 'end', Method>
-const NAMES = ['writeHead', 'end'] as const
+type Hookable = Record<'writeHead' | 'write' | 'end', Method>
+const NAMES = ['writeHead', 'write', 'end'] as const
 
 /**
- * Hooks on a response's `writeHead`/`end` that add no property to the response.
+ * Hooks on a response's `writeHead`/`write`/`end` that add no property to the response.
  *
  * Express gives every response its app's prototype with `Object.setPrototypeOf`; after that,
  * V8 makes every property written to the object slow (about 10 µs each for `res.end = …` or a
@@ -40,15 +41,18 @@ const NAMES = ['writeHead', 'end'] as const
  * methods on the response itself, the hooks are set on the response, as classic middleware do.
  */
 export function createResponseHook<S>(hooks: ResponseHookMethods<S>): ResponseHook<S> {
+  // Responses hooked through the prototype, and those hooked on themselves: two maps, so a
+  // response of the second kind is never hooked twice when the prototype is hooked as well.
   const states = new WeakMap<ServerResponse, S>()
+  const ownStates = new WeakMap<ServerResponse, S>()
   const hooked = new WeakSet<object>()
   const verdicts = new WeakMap<object, boolean>()
   const names = NAMES.filter((name) => hooks[name] !== undefined)
 
-  const wrap = (name: (typeof NAMES)[number], prev: Method): Method => {
+  const wrap = (name: (typeof NAMES)[number], prev: Method, from: WeakMap<ServerResponse, S>): Method => {
     const hook = hooks[name] as ResponseHookFn<S>
     return function hotpathHook(this: ServerResponse, ...args: unknown[]) {
-      const state = states.get(this)
+      const state = from.get(this)
       return state === undefined ? prev.apply(this, args) : hook(this, state, prev, args)
     }
   }
@@ -66,27 +70,35 @@ export function createResponseHook<S>(hooks: ResponseHookMethods<S>): ResponseHo
     hooked.add(base)
     const properties: PropertyDescriptorMap = {}
     for (const name of names) {
-      properties[name] = { value: wrap(name, base[name]), writable: true, configurable: true }
+      properties[name] = { value: wrap(name, base[name], states), writable: true, configurable: true }
     }
     Object.defineProperties(base, properties)
   }
 
   return {
     attach(res, state) {
-      const again = states.has(res)
-      states.set(res, state)
-      if (again) return
+      if (ownStates.has(res)) {
+        ownStates.set(res, state)
+        return
+      }
+      if (states.has(res)) {
+        states.set(res, state)
+        return
+      }
       const base = Object.getPrototypeOf(res) as Hookable
       const own = res as unknown as Hookable
       if (usable(base) && names.every((name) => own[name] === base[name])) {
         if (!hooked.has(base)) hookPrototype(base)
+        states.set(res, state)
         return
       }
-      for (const name of names) own[name] = wrap(name, own[name])
+      ownStates.set(res, state)
+      for (const name of names) own[name] = wrap(name, own[name], ownStates)
     },
-    stateOf: (res) => states.get(res),
+    stateOf: (res) => states.get(res) ?? ownStates.get(res),
     release(res) {
       states.delete(res)
+      ownStates.delete(res)
     },
   }
 }

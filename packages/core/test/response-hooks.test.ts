@@ -143,3 +143,27 @@ describe('createResponseHook', () => {
     expect(back.headers['x-hooked']).toBe('sub')
   })
 })
+
+describe('createResponseHook when another layer replaced the methods', () => {
+  it('hooks such a response once, even though the prototype is hooked too', async () => {
+    const { hook, seen } = stamping('a')
+    const app = express()
+    app.get('/plain', (_req, res) => {
+      hook.attach(res, { name: 'a' })
+      res.send('plain')
+    })
+    app.get('/wrapped', (_req, res) => {
+      const end = res.end
+      // A classic middleware's own-property hook, installed before ours.
+      res.end = function wrappedEnd(this: Response, ...args: unknown[]) {
+        return (end as (...a: unknown[]) => Response).apply(this, args)
+      } as Response['end']
+      hook.attach(res, { name: 'a' })
+      res.send('wrapped')
+    })
+    await request(app).get('/plain').expect(200)
+    const res = await request(app).get('/wrapped').expect(200, 'wrapped')
+    expect(res.headers['x-hooked']).toBe('a')
+    expect(seen).toEqual({ writeHead: 2, end: 2 })
+  })
+})

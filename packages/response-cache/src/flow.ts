@@ -1,6 +1,6 @@
 import { appendVary, routeOf } from '@hotpath/core'
 import type { NextFunction, Request, Response } from 'express'
-import { type Captured, captureResponse } from './capture'
+import { type Captured, createCapture } from './capture'
 import type { Engine, Found } from './engine'
 import { ttlOf } from './engine'
 import { buildEntry, type Placement, storeEntry } from './entry'
@@ -36,6 +36,7 @@ export function createFlow(engine: Engine): Flow {
   const { store, now } = cfg
   /** Misses in progress: the callbacks of the requests waiting for each (no promise per miss). */
   const inflight = new Map<string, Array<(outcome: Outcome) => void>>()
+  const captureResponse = createCapture()
 
   /** Stores a finished response when it qualifies; resolves what was stored. */
   async function finishMiss(ctx: Ctx, captured: Captured | null): Promise<Outcome> {
