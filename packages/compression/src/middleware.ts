@@ -15,7 +15,7 @@ import { hasPrototypeMethods, isAppResponse, isMountedApp } from './hooking'
 import { resolveOptions } from './options'
 import { createRecorder } from './stats'
 import { createStreamer } from './stream'
-import type { CompressionMiddleware, CompressionOptions } from './types'
+import type { CompressionMiddleware, CompressionOptions, Encoding } from './types'
 
 /** The methods a response had before this instance hooked it. */
 interface Prev {
@@ -48,16 +48,17 @@ function flushNoop(): void {
 /**
  * `compression(options)`: br/gzip/deflate for Express. The decision is made late, just
  * before the headers go out, after the route has set its own. A body that arrives in one
- * `res.end`/`res.send` below `syncThreshold` is compressed with one synchronous zlib call;
- * any other compressed response is streamed by the `compression` package, installed only
- * on the responses that need it.
+ * `res.end`/`res.send` below `syncThreshold` is compressed with one synchronous zlib call, a
+ * larger one by one zlib stream off the main thread (see `sendWhole` in stream.ts); any other
+ * compressed response is streamed by the `compression` package, installed only on the
+ * responses that need it.
  */
 export function createCompression(options?: Readonly<CompressionOptions>): CompressionMiddleware {
   const config = resolveOptions(options)
   const log = createLogger(config.logger)
   const recorder = createRecorder(config.threshold, config.encodings)
   const decider = createDecider(config, log)
-  const streamer = createStreamer(config, recorder)
+  const streamer = createStreamer(config, recorder, log)
   const { threshold, syncThreshold } = config
   const kState = Symbol('hotpath.compression')
   /**
@@ -67,8 +68,9 @@ export function createCompression(options?: Readonly<CompressionOptions>): Compr
   let inside: ServerResponse | null = null
   /**
    * Responses that opted in to this instance's hooks on their app's response prototype. A
-   * response leaves the set once it is handed to the stream or counting methods, so calls
-   * made through the prototype from then on go straight to the previous methods.
+   * response leaves the set once it is handed to the `compression` package's stream or the
+   * counting methods, so calls made through the prototype from then on go straight to the
+   * previous methods. One whose body was sent whole stays: calls after its end are dropped.
    */
   const optedIn = new WeakSet<ServerResponse>()
 
@@ -86,6 +88,33 @@ export function createCompression(options?: Readonly<CompressionOptions>): Compr
 
   const passThrough = (res: ServerResponse, state: State): boolean =>
     state.done || inside === res || res.headersSent
+
+  /**
+   * A body of `length` bytes (at least `syncThreshold`) that arrived whole: the headers go out
+   * now, as they would from Node's own `end`, and zlib's output follows from its thread pool.
+   */
+  const sendWhole = (
+    res: ServerResponse,
+    state: State,
+    encoding: Encoding,
+    chunk: unknown,
+    enc: unknown,
+    cb: unknown,
+    length: number,
+  ): unknown => {
+    // compression sends the body as is when the client left before it was ready; so does this.
+    if (res.destroyed) return callPrev(res, state.end, [chunk, enc, cb])
+    const body =
+      typeof chunk === 'string'
+        ? Buffer.from(chunk, typeof enc === 'string' ? (enc as BufferEncoding) : 'utf8')
+        : (chunk as Uint8Array)
+    res.setHeader('Content-Encoding', encoding)
+    res.removeHeader('Content-Length')
+    weakenETag(res)
+    callPrev(res, methodsOf(res).writeHead, [res.statusCode])
+    streamer.sendWhole(res, state, encoding, body, length, cb)
+    return res
+  }
 
   /**
    * Headers are about to go out with the body length unknown (a first `write`, an explicit
@@ -123,7 +152,10 @@ export function createCompression(options?: Readonly<CompressionOptions>): Compr
     end(this: ServerResponse, chunk?: unknown, enc?: unknown, cb?: unknown): unknown {
       const state = stateOf(this)
       if (state === undefined) return (unhooked as Prev).end.call(this, chunk, enc, cb)
-      if (passThrough(this, state)) return state.end.call(this, chunk, enc, cb)
+      if (passThrough(this, state)) {
+        // Ended already, the compressed body still on its way: dropped, as compression does.
+        return streamer.sendingWhole(this) ? false : state.end.call(this, chunk, enc, cb)
+      }
       state.done = true
       if (typeof chunk === 'function') {
         cb = chunk
@@ -141,11 +173,7 @@ export function createCompression(options?: Readonly<CompressionOptions>): Compr
         }
         return callPrev(this, state.end, [chunk, enc, cb])
       }
-      if (length >= syncThreshold) {
-        optedIn.delete(this)
-        streamer.install(this, state, outcome)
-        return methodsOf(this).end.call(this, chunk, enc, cb)
-      }
+      if (length >= syncThreshold) return sendWhole(this, state, outcome, chunk, enc, cb, length)
       let body: Buffer
       const started = performance.now()
       try {
@@ -168,7 +196,9 @@ export function createCompression(options?: Readonly<CompressionOptions>): Compr
     write(this: ServerResponse, chunk?: unknown, enc?: unknown, cb?: unknown): unknown {
       const state = stateOf(this)
       if (state === undefined) return (unhooked as Prev).write.call(this, chunk, enc, cb)
-      if (passThrough(this, state)) return state.write.call(this, chunk, enc, cb)
+      if (passThrough(this, state)) {
+        return streamer.sendingWhole(this) ? false : state.write.call(this, chunk, enc, cb)
+      }
       return decideStream(this, state)
         ? methodsOf(this).write.call(this, chunk, enc, cb)
         : callPrev(this, state.write, [chunk, enc, cb])
