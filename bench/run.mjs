@@ -19,6 +19,8 @@ const pin =
   spawnSync('taskset', ['-c', '0', 'true']).status === 0 &&
   process.env.BENCH_PIN !== '0'
 const serverCore = String(cpus().length - 1)
+// BENCH_TOGETHER=1: each round loads every server of the scenario at the same time (see below).
+const together = process.env.BENCH_TOGETHER === '1' && pin
 const wanted = process.argv.slice(2).filter((arg) => !arg.startsWith('-'))
 const available = readdirSync(join(here, 'scenarios'))
   .filter((file) => file.endsWith('.mjs'))
@@ -49,7 +51,7 @@ async function runScenario(name, scenario) {
   if (scenario.control !== false && scenario.baseline) labels.push(`${scenario.baseline} (control)`)
   console.log(`\n## ${name}: ${scenario.title}`)
   console.log(
-    `${rounds} rounds × ${duration}s × ${labels.length} servers, ${connections} connections${pin ? `, server pinned to core ${serverCore}, load to core 0` : ''}`,
+    `${rounds} rounds × ${duration}s × ${labels.length} servers${together ? ' loaded together' : ''}, ${connections} connections${pin ? `, server pinned to core ${serverCore}, load to core 0` : ''}`,
   )
 
   const servers = []
@@ -61,20 +63,27 @@ async function runScenario(name, scenario) {
     }
     for (const server of servers) await load(server, scenario, 1, connections)
     const samples = new Map(labels.map((label) => [label, []]))
+    const measure = async (server, round) => {
+      if (scenario.beforeRound) await scenario.beforeRound(server.url)
+      const before = await probe(server)
+      const result = await load(server, scenario, duration, connections)
+      const after = await probe(server)
+      samples.get(server.label).push({
+        round,
+        ...result,
+        cpuPerRequest: (after.cpu - before.cpu) / Math.max(1, after.requests - before.requests),
+        rss: after.rss,
+      })
+    }
     for (let round = 0; round < rounds; round++) {
-      const order = round % 2 === 0 ? servers : [...servers].reverse()
-      for (const server of order) {
-        if (scenario.beforeRound) await scenario.beforeRound(server.url)
-        const before = await probe(server)
-        const result = await load(server, scenario, duration, connections)
-        const after = await probe(server)
-        samples.get(server.label).push({
-          round,
-          ...result,
-          cpuPerRequest: (after.cpu - before.cpu) / Math.max(1, after.requests - before.requests),
-          rss: after.rss,
-        })
+      if (together) {
+        // All servers at once on the one server core: each gets an equal share of it, so the
+        // ratio of their rates is the ratio of their costs, and the host's noise hits all alike.
+        await Promise.all(servers.map((server) => measure(server, round)))
+        continue
       }
+      const order = round % 2 === 0 ? servers : [...servers].reverse()
+      for (const server of order) await measure(server, round)
     }
     const summary = summarise(samples, scenario, labels)
     const table = formatTable(name, scenario, summary)

@@ -21,13 +21,16 @@ export interface CacheControlMiddleware extends RequestHandler {
   stats(): CacheControlStats
 }
 
-interface State {
-  req: Request
-  rule: CompiledRule | undefined
-  etag: ETagMode
-  conditional: boolean
-  applied: boolean
-}
+/**
+ * What a hooked response carries: the rule it matched, or `null`. Rules are made once, so
+ * nothing is allocated per request; the request is `res.req`, and whether it is conditional
+ * is read from its headers when the body goes out.
+ */
+type State = CompiledRule | null
+
+const isConditional = (req: Request): boolean =>
+  (req.method === 'GET' || req.method === 'HEAD') &&
+  (req.headers['if-none-match'] !== undefined || req.headers['if-modified-since'] !== undefined)
 
 const isBody = (chunk: unknown): chunk is string | Buffer =>
   typeof chunk === 'string' || Buffer.isBuffer(chunk)
@@ -112,13 +115,11 @@ export function cacheControl(options: Readonly<CacheControlOptions> = {}): Cache
     }
   }
 
-  function applyPolicy(res: Response, state: State, status: number): void {
-    state.applied = true
-    const rule = state.rule
-    if (!rule?.methods.has(state.req.method)) return
+  function applyPolicy(res: Response, rule: CompiledRule, status: number): void {
+    const req = res.req
+    if (!rule.methods.has(req.method)) return
     if (rule.cacheable(status)) {
-      const set =
-        rule.fingerprinted && rule.fingerprint.test(pathOf(state.req)) ? rule.fingerprinted : rule.headers
+      const set = rule.fingerprinted && rule.fingerprint.test(pathOf(req)) ? rule.fingerprinted : rule.headers
       setPolicy(res, set, rule.override)
       for (const field of rule.vary) appendVary(res, field)
       counts.rules[rule.name] = (counts.rules[rule.name] ?? 0) + 1
@@ -132,9 +133,9 @@ export function cacheControl(options: Readonly<CacheControlOptions> = {}): Cache
   // biome-ignore lint/suspicious/noExplicitAny: the hooked methods take Node's overloads.
   type Prev = (this: ServerResponse, ...args: any[]) => any
 
-  function writeHeadHook(res: ServerResponse, state: State, prev: Prev, args: unknown[]): unknown {
+  function writeHeadHook(res: ServerResponse, rule: State, prev: Prev, args: unknown[]): unknown {
     const response = res as Response
-    if (!state.applied && state.rule) {
+    if (rule !== null) {
       // Headers handed to writeHead (a replayed cache entry, a proxied response) are the
       // route's own: move them into the header store so the policy sees and respects them.
       const last = args.length > 1 ? args[args.length - 1] : undefined
@@ -142,21 +143,23 @@ export function cacheControl(options: Readonly<CacheControlOptions> = {}): Cache
         moveHeaders(response, last as OutgoingHttpHeaders | readonly unknown[])
         args.pop()
       }
-      applyPolicy(response, state, typeof args[0] === 'number' ? args[0] : res.statusCode)
+      applyPolicy(response, rule, typeof args[0] === 'number' ? args[0] : res.statusCode)
     }
     hook.release(res)
     return prev.apply(res, args)
   }
 
-  function endHook(res: ServerResponse, state: State, prev: Prev, args: unknown[]): unknown {
+  function endHook(res: ServerResponse, rule: State, prev: Prev, args: unknown[]): unknown {
     const response = res as Response
     const chunk = args[0]
     if (!res.headersSent && isBody(chunk) && isSuccess(res.statusCode)) {
-      const method = state.req.method
-      if (state.etag && (method === 'GET' || method === 'HEAD') && !res.hasHeader('etag')) {
-        res.setHeader('ETag', etagFor(chunk, state.etag === 'weak'))
+      const req = response.req
+      const method = req.method
+      const etag = rule?.etag ?? etagMode
+      if (etag && (method === 'GET' || method === 'HEAD') && !res.hasHeader('etag')) {
+        res.setHeader('ETag', etagFor(chunk, etag === 'weak'))
       }
-      if (state.conditional && isFresh(state.req.headers, validatorsOf(response))) {
+      if (isConditional(req) && isFresh(req.headers, validatorsOf(response))) {
         res.statusCode = 304
         res.removeHeader('Content-Type')
         res.removeHeader('Content-Length')
@@ -212,11 +215,9 @@ export function cacheControl(options: Readonly<CacheControlOptions> = {}): Cache
     const method = req.method
     const headers = req.headers
     const readable = method === 'GET' || method === 'HEAD'
-    const conditional =
-      readable && (headers['if-none-match'] !== undefined || headers['if-modified-since'] !== undefined)
     const rule = matchRule(req)
-    if (rule || conditional || (readable && etagMode !== false)) {
-      hook.attach(res, { req, rule, etag: rule?.etag ?? etagMode, conditional, applied: false })
+    if (rule !== undefined || (readable && (etagMode !== false || isConditional(req)))) {
+      hook.attach(res, rule ?? null)
     }
     if (
       hasPreconditions &&

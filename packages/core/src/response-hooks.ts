@@ -75,20 +75,32 @@ export function createResponseHook<S>(hooks: ResponseHookMethods<S>): ResponseHo
     Object.defineProperties(base, properties)
   }
 
+  const sameMethods = (own: Hookable, base: Hookable): boolean => {
+    for (let i = 0; i < names.length; i++) {
+      const name = names[i] as (typeof NAMES)[number]
+      if (own[name] !== base[name]) return false
+    }
+    return true
+  }
+
+  /** The app prototype this instance hooked last: its responses take the short path. */
+  let lastBase: object | undefined
+
   return {
     attach(res, state) {
+      const base = Object.getPrototypeOf(res) as Hookable
+      const own = res as unknown as Hookable
+      if (base === lastBase && sameMethods(own, base)) {
+        states.set(res, state)
+        return
+      }
       if (ownStates.has(res)) {
         ownStates.set(res, state)
         return
       }
-      if (states.has(res)) {
-        states.set(res, state)
-        return
-      }
-      const base = Object.getPrototypeOf(res) as Hookable
-      const own = res as unknown as Hookable
-      if (usable(base) && names.every((name) => own[name] === base[name])) {
+      if (usable(base) && sameMethods(own, base)) {
         if (!hooked.has(base)) hookPrototype(base)
+        lastBase = base
         states.set(res, state)
         return
       }

@@ -1,7 +1,5 @@
-import type { ServerResponse } from 'node:http'
-import { createLogger, HotpathError, methodOf, type WindowName } from '@hotpath/core'
+import { createLogger, createResponseHook, HotpathError, methodOf, type WindowName } from '@hotpath/core'
 import type { NextFunction, Request, Response } from 'express'
-import onHeaders from 'on-headers'
 import { HistogramPool } from './intervals'
 import { defaultRegistry, registerMetrics } from './metrics'
 import { resolveOptions } from './options'
@@ -108,24 +106,27 @@ export function profiler(options?: Readonly<ProfilerOptions>): Profiler {
     }
   }
 
-  // W3C Server Timing: `total` plus each span, set as the headers go out.
-  function serverTiming(this: ServerResponse): void {
-    const state = stateOf(this.req)
-    if (state === undefined) return
-    let value = `total;dur=${msText(Number(clock() - state.start))}`
-    if (state.spans !== null) {
-      for (const span of state.spans) value += `, ${span.name};dur=${msText(span.ns)}`
-    }
-    const existing = this.getHeader('server-timing')
-    this.setHeader('Server-Timing', existing === undefined ? value : `${String(existing)}, ${value}`)
-  }
+  // W3C Server Timing: `total` plus each span, set as the headers go out (a prototype-level
+  // hook: no property is written to `res`, see core's createResponseHook).
+  const timingHook = createResponseHook<RequestState>({
+    writeHead(res, state, prev, args) {
+      timingHook.release(res)
+      let value = `total;dur=${msText(Number(clock() - state.start))}`
+      if (state.spans !== null) {
+        for (const span of state.spans) value += `, ${span.name};dur=${msText(span.ns)}`
+      }
+      const existing = res.getHeader('server-timing')
+      res.setHeader('Server-Timing', existing === undefined ? value : `${String(existing)}, ${value}`)
+      return prev.apply(res, args)
+    },
+  })
 
   const withServerTiming = config.serverTiming
   const handler = function profiler(req: Request, res: Response, next: NextFunction): void {
     const state = new RequestState(clock())
     states.set(req, state)
     res.on('close', onClose)
-    if (withServerTiming) onHeaders(res, serverTiming)
+    if (withServerTiming) timingHook.attach(res, state)
     next()
   }
 
