@@ -149,10 +149,15 @@ export function cacheControl(options: Readonly<CacheControlOptions> = {}): Cache
     return prev.apply(res, args)
   }
 
+  /**
+   * The body arrives, the head not yet sent: the status is final, so the policy is applied
+   * here and the response released, which spares the writeHead hook that `end` would call.
+   */
   function endHook(res: ServerResponse, rule: State, prev: Prev, args: unknown[]): unknown {
+    if (res.headersSent) return prev.apply(res, args)
     const response = res as Response
     const chunk = args[0]
-    if (!res.headersSent && isBody(chunk) && isSuccess(res.statusCode)) {
+    if (isBody(chunk) && isSuccess(res.statusCode)) {
       const req = response.req
       const method = req.method
       const etag = rule?.etag ?? etagMode
@@ -166,14 +171,18 @@ export function cacheControl(options: Readonly<CacheControlOptions> = {}): Cache
         res.removeHeader('Transfer-Encoding')
         counts.notModified++
         counts.bytesSaved += typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.length
+        if (rule !== null) applyPolicy(response, rule, 304)
+        hook.release(res)
         const callback = args.find((arg) => typeof arg === 'function')
         return prev.call(res, callback)
       }
-    } else if (!res.headersSent && res.statusCode === 304) {
+    } else if (res.statusCode === 304) {
       // Express's res.send answered 304 itself and dropped the body; its ETag holds the length.
       counts.notModified++
       counts.bytesSaved += lengthInETag(res.getHeader('etag'))
     }
+    if (rule !== null) applyPolicy(response, rule, res.statusCode)
+    hook.release(res)
     return prev.apply(res, args)
   }
 
