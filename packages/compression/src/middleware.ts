@@ -242,7 +242,14 @@ export function createCompression(options?: Readonly<CompressionOptions>): Compr
     const hooks = hooksFor(
       (res) =>
         optedIn.has(res)
-          ? { req: (res as unknown as Response).req, ...prev, done: false, bytesIn: 0 }
+          ? {
+              req: (res as unknown as Response).req,
+              write: prev.write,
+              end: prev.end,
+              writeHead: prev.writeHead,
+              done: false,
+              bytesIn: 0,
+            }
           : undefined,
       prev,
     )

@@ -41,6 +41,15 @@ describe('default key', () => {
     expect((await request(app).get('/').set('X-Forwarded-For', '2001:db8:aa:cc01::1')).status).toBe(200)
   })
 
+  it("keys by the socket's address while 'trust proxy' is off, whatever X-Forwarded-For says", async () => {
+    const limiter = rateLimit({ limit: 1, window: '1m', logger: recordingLogger().logger })
+    const app = appWith(limiter)
+    await request(app).get('/').set('X-Forwarded-For', '198.51.100.7')
+    const res = await request(app).get('/').set('X-Forwarded-For', '203.0.113.9')
+    expect(res.status).toBe(429)
+    expect(limiter.stats().topLimited).toEqual([{ key: '127.0.0.1', count: 1 }])
+  })
+
   it('folds an IPv4-mapped IPv6 address into its IPv4 key', async () => {
     const app = appWith(rateLimit({ limit: 1, window: '1m' }), 'loopback')
     await request(app).get('/').set('X-Forwarded-For', '::ffff:198.51.100.7')
