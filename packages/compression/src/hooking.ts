@@ -1,4 +1,4 @@
-import { ServerResponse } from 'node:http'
+import type { ServerResponse } from 'node:http'
 import type { Methods } from './headers'
 
 /**
@@ -19,15 +19,7 @@ import type { Methods } from './headers'
  * `compression` package does.
  */
 
-/** An Express app's response prototype: it carries its app, Node's own prototype does not. */
-export function isAppResponse(base: object): boolean {
-  return base !== ServerResponse.prototype && Object.hasOwn(base, 'app')
-}
-
-/** An app mounted in another one (Express sets `parent` when it is mounted). */
-export function isMountedApp(app: unknown): boolean {
-  return (app as { parent?: unknown } | undefined)?.parent !== undefined
-}
+export { isAppResponse, isMountedApp } from '@hotpath/core'
 
 /** Whether `res` still has its prototype's `write`, `end` and `writeHead`. */
 export function hasPrototypeMethods(res: ServerResponse, base: Methods): boolean {
