@@ -20,10 +20,8 @@ import { pathToFileURL } from 'node:url'
 import { parseArgs } from 'node:util'
 import zlib from 'node:zlib'
 import compressionPackage from 'compression'
-import express from 'express'
 import { json1k, json100k } from './payload.mjs'
-
-const THRESHOLD = 500
+import { payloadApp, THRESHOLD } from './servers/compression.mjs'
 
 const { values: args } = parseArgs({
   options: {
@@ -42,18 +40,6 @@ const { compression } = await import(
 )
 const bodies = { '/json': json1k, '/json100k': json100k }
 if (!(args.path in bodies)) throw new Error(`--path must be one of ${Object.keys(bodies).join(', ')}`)
-
-function app(mw) {
-  const a = express()
-  a.use(mw)
-  a.get('/json', (_req, res) => {
-    res.json(json1k)
-  })
-  a.get('/json100k', (_req, res) => {
-    res.json(json100k)
-  })
-  return a
-}
 
 function listen(handler) {
   return new Promise((resolve) => {
@@ -139,7 +125,7 @@ const sides = [
 ]
 const metrics = args.threads ? ['cpu', 'main', 'other'] : ['cpu']
 for (const side of sides) {
-  side.server = await listen(app(side.mw))
+  side.server = await listen(payloadApp(side.mw))
   side.port = side.server.address().port
   side.agent = new http.Agent({ keepAlive: true, maxSockets: 1 })
   side.rounds = Object.fromEntries(metrics.map((m) => [m, []]))

@@ -7,24 +7,7 @@ import http from 'node:http'
 import net from 'node:net'
 import { Duplex } from 'node:stream'
 import { pathToFileURL } from 'node:url'
-import express from 'express'
-import { json1k, json100k, jsonSmall } from '../payload.mjs'
-import { middleware } from './compression.mjs'
-
-function app(mw) {
-  const a = express()
-  a.use(mw)
-  a.get('/json', (_req, res) => {
-    res.json(json1k)
-  })
-  a.get('/json100k', (_req, res) => {
-    res.json(json100k)
-  })
-  a.get('/small', (_req, res) => {
-    res.json(jsonSmall)
-  })
-  return a
-}
+import { middleware, payloadApp } from './compression.mjs'
 
 const incoming = new net.Socket()
 
@@ -57,9 +40,9 @@ function once(handler, path, acceptEncoding) {
 
 export async function measure(path, acceptEncoding, { rounds = 10, perRound = 2000 } = {}) {
   const servers = {
-    'express+noop': app((_req, _res, next) => next()),
-    compression: app(middleware('compression')),
-    hotpath: app(middleware('hotpath')),
+    'express+noop': payloadApp((_req, _res, next) => next()),
+    compression: payloadApp(middleware('compression')),
+    hotpath: payloadApp(middleware('hotpath')),
   }
   const best = {}
   for (let round = 0; round < rounds; round++) {

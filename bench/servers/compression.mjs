@@ -14,9 +14,10 @@ export function middleware(impl, options = {}) {
   throw new Error(`compression.mjs: unknown impl ${JSON.stringify(impl)}`)
 }
 
-export default function server(options = {}) {
+/** The payload routes behind `mw`: /json (1 KB), /json100k, /small (below the threshold). */
+export function payloadApp(mw) {
   const app = express()
-  app.use(middleware(options.impl ?? 'hotpath', options.hotpath))
+  app.use(mw)
   app.get('/json', (_req, res) => {
     res.json(json1k)
   })
@@ -27,4 +28,8 @@ export default function server(options = {}) {
     res.json(jsonSmall)
   })
   return app
+}
+
+export default function server(options = {}) {
+  return payloadApp(middleware(options.impl ?? 'hotpath', options.hotpath))
 }

@@ -31,8 +31,8 @@ const NAMES = ['writeHead', 'write', 'end'] as const
  * Hooks on a response's `writeHead`/`write`/`end` that add no property to the response.
  *
  * Express gives every response its app's prototype with `Object.setPrototypeOf`; after that,
- * V8 makes every property written to the object slow (about 10 µs each for `res.end = …` or a
- * Symbol on this project's bench machine, several times the cost of a whole small middleware).
+ * V8 makes every property written to the object slow (3–7 µs each for `res.end = …` or a Symbol
+ * on this project's bench machine, `bench/property-cost.mjs`; more than a whole small middleware).
  * So the hooks are defined once on the app's response prototype (`app.response`, which the app's
  * responses and those of its mounted sub-apps inherit from) and a response opts in through a
  * per-instance `WeakMap` that also holds its state; responses not in it go straight to the
