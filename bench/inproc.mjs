@@ -49,9 +49,14 @@ function once(listener, request) {
     req.push(null)
     const res = new http.ServerResponse(req)
     res.assignSocket(discardingSocket())
+    // As Node's server does: detach the socket at 'finish', emit 'close' on the next tick.
     res.on('finish', () => {
       res.detachSocket(res.socket)
-      resolve(res.statusCode)
+      process.nextTick(() => {
+        res._closed = true
+        res.emit('close')
+        resolve(res.statusCode)
+      })
     })
     listener(req, res)
   })

@@ -3,11 +3,16 @@ import {
   appendVary,
   createLogger,
   createResponseHook,
+  getHeader,
   HotpathError,
+  hasHeader,
+  headersSent,
   isFresh,
   pathOf,
   preconditionHolds,
   rejectUnknownOptions,
+  requestHeaders,
+  setHeader,
 } from '@hotpath/core'
 import type { NextFunction, Request, RequestHandler, Response } from 'express'
 import { etagFor } from './etag'
@@ -28,15 +33,17 @@ export interface CacheControlMiddleware extends RequestHandler {
  */
 type State = CompiledRule | null
 
-const isConditional = (req: Request): boolean =>
-  (req.method === 'GET' || req.method === 'HEAD') &&
-  (req.headers['if-none-match'] !== undefined || req.headers['if-modified-since'] !== undefined)
+const isConditional = (req: Request): boolean => {
+  if (req.method !== 'GET' && req.method !== 'HEAD') return false
+  const headers = requestHeaders(req)
+  return headers['if-none-match'] !== undefined || headers['if-modified-since'] !== undefined
+}
 
 const isBody = (chunk: unknown): chunk is string | Buffer =>
   typeof chunk === 'string' || Buffer.isBuffer(chunk)
 const validatorsOf = (res: Response): OutgoingHttpHeaders => ({
-  etag: res.getHeader('etag') as string | undefined,
-  'last-modified': res.getHeader('last-modified') as string | undefined,
+  etag: getHeader(res, 'etag') as string | undefined,
+  'last-modified': getHeader(res, 'last-modified') as string | undefined,
 })
 /** Copies headers given to `writeHead` (an object, a flat raw array, or pairs) into the store. */
 function moveHeaders(res: Response, headers: OutgoingHttpHeaders | readonly unknown[]): void {
@@ -107,11 +114,11 @@ export function cacheControl(options: Readonly<CacheControlOptions> = {}): Cache
   }
 
   function setPolicy(res: Response, set: HeaderSet, override: boolean): void {
-    if (override || !res.hasHeader('cache-control')) res.setHeader('Cache-Control', set.cacheControl)
-    if (set.cdn && (override || !res.hasHeader('cdn-cache-control')))
-      res.setHeader('CDN-Cache-Control', set.cdn)
-    if (set.surrogate && (override || !res.hasHeader('surrogate-control'))) {
-      res.setHeader('Surrogate-Control', set.surrogate)
+    if (override || !hasHeader(res, 'cache-control')) setHeader(res, 'Cache-Control', set.cacheControl)
+    if (set.cdn && (override || !hasHeader(res, 'cdn-cache-control')))
+      setHeader(res, 'CDN-Cache-Control', set.cdn)
+    if (set.surrogate && (override || !hasHeader(res, 'surrogate-control'))) {
+      setHeader(res, 'Surrogate-Control', set.surrogate)
     }
   }
 
@@ -123,9 +130,9 @@ export function cacheControl(options: Readonly<CacheControlOptions> = {}): Cache
       setPolicy(res, set, rule.override)
       for (const field of rule.vary) appendVary(res, field)
       counts.rules[rule.name] = (counts.rules[rule.name] ?? 0) + 1
-    } else if (status >= 400 && (rule.override || !res.hasHeader('cache-control'))) {
+    } else if (status >= 400 && (rule.override || !hasHeader(res, 'cache-control'))) {
       // An error must not be cached in place of the resource (RFC 9111 §3: it is the server's call).
-      res.setHeader('Cache-Control', 'no-store')
+      setHeader(res, 'Cache-Control', 'no-store')
       counts.errorsNoStore++
     }
   }
@@ -154,17 +161,17 @@ export function cacheControl(options: Readonly<CacheControlOptions> = {}): Cache
    * here and the response released, which spares the writeHead hook that `end` would call.
    */
   function endHook(res: ServerResponse, rule: State, prev: Prev, args: unknown[]): unknown {
-    if (res.headersSent) return prev.apply(res, args)
+    if (headersSent(res)) return prev.apply(res, args)
     const response = res as Response
     const chunk = args[0]
     if (isBody(chunk) && isSuccess(res.statusCode)) {
       const req = response.req
       const method = req.method
       const etag = rule?.etag ?? etagMode
-      if (etag && (method === 'GET' || method === 'HEAD') && !res.hasHeader('etag')) {
-        res.setHeader('ETag', etagFor(chunk, etag === 'weak'))
+      if (etag && (method === 'GET' || method === 'HEAD') && !hasHeader(res, 'etag')) {
+        setHeader(res, 'ETag', etagFor(chunk, etag === 'weak'))
       }
-      if (isConditional(req) && isFresh(req.headers, validatorsOf(response))) {
+      if (isConditional(req) && isFresh(requestHeaders(req), validatorsOf(response))) {
         res.statusCode = 304
         res.removeHeader('Content-Type')
         res.removeHeader('Content-Length')
@@ -222,7 +229,7 @@ export function cacheControl(options: Readonly<CacheControlOptions> = {}): Cache
 
   const middleware = function cacheControlMiddleware(req: Request, res: Response, next: NextFunction): void {
     const method = req.method
-    const headers = req.headers
+    const headers = requestHeaders(req)
     const readable = method === 'GET' || method === 'HEAD'
     const rule = matchRule(req)
     if (rule !== undefined || (readable && (etagMode !== false || isConditional(req)))) {

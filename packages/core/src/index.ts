@@ -50,3 +50,13 @@ export { createCircuitBreaker, defineScripts, hashTag, withDeadline } from './re
 export type { ResponseHook, ResponseHookFn, ResponseHookMethods } from './response-hooks'
 export { createResponseHook, isAppResponse, isMountedApp } from './response-hooks'
 export { KNOWN_METHODS, methodOf, routeOf, UNMATCHED } from './route'
+export {
+  getHeader,
+  hasHeader,
+  headersSent,
+  onResponse,
+  removeHeader,
+  requestHeaders,
+  setHeader,
+  writableFinished,
+} from './node-response'

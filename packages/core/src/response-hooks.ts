@@ -75,10 +75,12 @@ export function createResponseHook<S>(hooks: ResponseHookMethods<S>): ResponseHo
     Object.defineProperties(base, properties)
   }
 
-  const sameMethods = (own: Hookable, base: Hookable): boolean => {
+  // Whether the response still answers with its prototype's methods, i.e. no layer set one on
+  // the response itself. Asked of the object's own properties: reading \`res.end\` would look it
+  // up through the response's prototype chain, which V8 does not cache for Express responses.
+  const sameMethods = (own: Hookable, _base: Hookable): boolean => {
     for (let i = 0; i < names.length; i++) {
-      const name = names[i] as (typeof NAMES)[number]
-      if (own[name] !== base[name]) return false
+      if (Object.hasOwn(own, names[i] as (typeof NAMES)[number])) return false
     }
     return true
   }

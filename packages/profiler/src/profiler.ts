@@ -1,4 +1,15 @@
-import { createLogger, createResponseHook, HotpathError, methodOf, type WindowName } from '@hotpath/core'
+import {
+  createLogger,
+  createResponseHook,
+  getHeader,
+  HotpathError,
+  headersSent,
+  methodOf,
+  onResponse,
+  setHeader,
+  type WindowName,
+  writableFinished,
+} from '@hotpath/core'
 import type { NextFunction, Request, Response } from 'express'
 import { HistogramPool } from './intervals'
 import { defaultRegistry, registerMetrics } from './metrics'
@@ -68,7 +79,7 @@ export function profiler(options?: Readonly<ProfilerOptions>): Profiler {
     const slot = Math.floor(Number(end - origin) / SLOT_NS)
     const record = routes.recordFor(req)
     const outcome = outcomeOf(res)
-    const status = res.headersSent ? res.statusCode : CLIENT_CLOSED
+    const status = headersSent(res) ? res.statusCode : CLIENT_CLOSED
     const error = status >= 500
     record.seriesFor(req.method, status, slot, boundsNs, pool).record(ns, slot, error)
     record.requests++
@@ -115,8 +126,8 @@ export function profiler(options?: Readonly<ProfilerOptions>): Profiler {
       if (state.spans !== null) {
         for (const span of state.spans) value += `, ${span.name};dur=${msText(span.ns)}`
       }
-      const existing = res.getHeader('server-timing')
-      res.setHeader('Server-Timing', existing === undefined ? value : `${String(existing)}, ${value}`)
+      const existing = getHeader(res, 'server-timing')
+      setHeader(res, 'Server-Timing', existing === undefined ? value : `${String(existing)}, ${value}`)
       return prev.apply(res, args)
     },
   })
@@ -125,7 +136,8 @@ export function profiler(options?: Readonly<ProfilerOptions>): Profiler {
   const handler = function profiler(req: Request, res: Response, next: NextFunction): void {
     const state = new RequestState(clock())
     states.set(req, state)
-    res.on('close', onClose)
+    // core's onResponse: Node's `on` without the uncached method lookup on an Express `res`.
+    onResponse(res, 'close', onClose)
     if (withServerTiming) timingHook.attach(res, state)
     next()
   }
@@ -192,8 +204,8 @@ export function profiler(options?: Readonly<ProfilerOptions>): Profiler {
 }
 
 function outcomeOf(res: Response): Outcome {
-  if (res.writableFinished) return res.statusCode >= 500 ? 'errored' : 'finished'
-  if (res.headersSent && isEventStream(res.getHeader('content-type'))) return 'streaming'
+  if (writableFinished(res)) return res.statusCode >= 500 ? 'errored' : 'finished'
+  if (headersSent(res) && isEventStream(getHeader(res, 'content-type'))) return 'streaming'
   return 'aborted'
 }
 

@@ -1,4 +1,4 @@
-import { ServerResponse } from 'node:http'
+import { getHeader, hasHeader, setHeader } from '@hotpath/core'
 import type { Response } from 'express'
 import type { Decision, HeadersMode, Policy } from './types'
 
@@ -29,18 +29,10 @@ export function seconds(ms: number): number {
 }
 
 function append(res: Response, field: string, item: string): void {
-  const existing = res.getHeader(field)
-  res.setHeader(field, existing === undefined ? item : `${String(existing)}, ${item}`)
+  const existing = getHeader(res, field)
+  setHeader(res, field, existing === undefined ? item : `${String(existing)}, ${item}`)
 }
 
-/**
- * Node's own header methods, called on the response directly: looking a method up on an
- * Express response goes through its per-app prototype chain, which V8 cannot cache (about
- * 0.3 µs per lookup here, measured with a CPU profile of the 1 KB route), and the writer does
- * three per request. The fields are stored exactly as `res.setHeader` stores them. Any other
- * response object (a test double, another framework's) gets its own methods called.
- */
-const { hasHeader, setHeader } = ServerResponse.prototype
 
 export function createHeaderWriter(
   mode: HeadersMode,
@@ -59,20 +51,21 @@ export function createHeaderWriter(
     if (draft) {
       const policyValue = policyField ?? policyItem(name, policy)
       const limitValue = `${quoted};r=${decision.remaining};t=${seconds(wait)}`
-      if (res instanceof ServerResponse && !hasHeader.call(res, 'ratelimit')) {
-        setHeader.call(res, 'RateLimit-Policy', policyValue)
-        setHeader.call(res, 'RateLimit', limitValue)
+      // core's setHeader/hasHeader: Node's methods without the uncached lookup on `res`.
+      if (!hasHeader(res, 'ratelimit')) {
+        setHeader(res, 'RateLimit-Policy', policyValue)
+        setHeader(res, 'RateLimit', limitValue)
       } else {
         append(res, 'RateLimit-Policy', policyValue)
         append(res, 'RateLimit', limitValue)
       }
     }
     if (legacy) {
-      const shown = res.getHeader('x-ratelimit-remaining')
+      const shown = getHeader(res, 'x-ratelimit-remaining')
       if (shown !== undefined && Number(shown) <= decision.remaining) return
-      res.setHeader('X-RateLimit-Limit', String(policy.limit))
-      res.setHeader('X-RateLimit-Remaining', String(decision.remaining))
-      res.setHeader('X-RateLimit-Reset', String(Math.ceil((now() + wait) / 1000)))
+      setHeader(res, 'X-RateLimit-Limit', String(policy.limit))
+      setHeader(res, 'X-RateLimit-Remaining', String(decision.remaining))
+      setHeader(res, 'X-RateLimit-Reset', String(Math.ceil((now() + wait) / 1000)))
     }
   }
 }
