@@ -91,7 +91,11 @@ for (const label of labels) {
 // A/A control: a second instance of the baseline.
 if (scenario.baseline) {
   const [moduleName, options] = scenario.servers[scenario.baseline]
-  servers.push({ label: `${scenario.baseline} (control)`, ...(await load(moduleName, options ?? {})), samples: [] })
+  servers.push({
+    label: `${scenario.baseline} (control)`,
+    ...(await load(moduleName, options ?? {})),
+    samples: [],
+  })
 }
 for (const server of servers) {
   for (let i = 0; i < perRound; i++) {

@@ -1,6 +1,6 @@
 import type { ServerResponse } from 'node:http'
 import zlib from 'node:zlib'
-import { appendVary, type OnceLogger } from '@hotpath/core'
+import { appendVary, getHeader, type OnceLogger, requestHeaders } from '@hotpath/core'
 import type { Request, Response } from 'express'
 import { createTypeCheck, hasNoTransform, isAlreadyEncoded, isUntouchableStatus } from './headers'
 import { createNegotiator } from './negotiate'
@@ -66,7 +66,7 @@ export function createDecider(config: Readonly<Config>, log: OnceLogger): Decide
       if (isAlreadyEncoded(res)) return 'already-encoded'
       if (isUntouchableStatus(res)) return 'head-or-status'
       if (hasNoTransform(res)) return 'no-transform'
-      const typeOk = isCompressibleType(res.getHeader('Content-Type'))
+      const typeOk = isCompressibleType(getHeader(res, 'Content-Type'))
       if (userFilter === undefined ? !typeOk : !passesUserFilter(req, res)) {
         return typeOk ? 'filtered' : 'not-compressible'
       }
@@ -75,14 +75,14 @@ export function createDecider(config: Readonly<Config>, log: OnceLogger): Decide
       appendVary(res, 'Accept-Encoding')
       if (req.method === 'HEAD') return 'head-or-status'
       if (length !== undefined && length < threshold) return 'below-threshold'
-      const header = req.headers['accept-encoding']
+      const header = requestHeaders(req)['accept-encoding']
       return negotiateEncoding(typeof header === 'string' ? header : undefined) ?? 'identity'
     },
 
     missedSaving(reason, res) {
       return (
         (reason === 'identity' || reason === 'no-transform' || reason === 'filtered') &&
-        isCompressibleType(res.getHeader('Content-Type'))
+        isCompressibleType(getHeader(res, 'Content-Type'))
       )
     },
 

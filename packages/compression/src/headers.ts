@@ -1,4 +1,5 @@
 import type { OutgoingHttpHeader, ServerResponse } from 'node:http'
+import { getHeader, hasHeader, setHeader } from '@hotpath/core'
 import compressible from 'compressible'
 import type { Request, Response } from 'express'
 
@@ -30,7 +31,7 @@ const NO_TRANSFORM = /(?:^|,)\s*no-transform\s*(?:,|$)/i
  * filter can wrap it.
  */
 export function filter(_req: Request, res: Response): boolean {
-  const type = res.getHeader('Content-Type')
+  const type = getHeader(res, 'Content-Type')
   return type !== undefined && compressible(String(type)) === true
 }
 
@@ -51,7 +52,7 @@ export function createTypeCheck(): (type: OutgoingHttpHeader | undefined) => boo
 }
 
 export function hasNoTransform(res: ServerResponse): boolean {
-  const value = res.getHeader('Cache-Control')
+  const value = getHeader(res, 'Cache-Control')
   if (value === undefined) return false
   const text = Array.isArray(value) ? value.join(',') : String(value)
   return text.length <= 8192 && NO_TRANSFORM.test(text)
@@ -65,12 +66,12 @@ export function hasNoTransform(res: ServerResponse): boolean {
  */
 export function isUntouchableStatus(res: ServerResponse): boolean {
   const status = res.statusCode
-  return status < 200 || status === 204 || status === 206 || status === 304 || res.hasHeader('Content-Range')
+  return status < 200 || status === 204 || status === 206 || status === 304 || hasHeader(res, 'Content-Range')
 }
 
 /** Set a `Content-Encoding` other than identity, e.g. a stored compressed variant. */
 export function isAlreadyEncoded(res: ServerResponse): boolean {
-  const value = res.getHeader('Content-Encoding')
+  const value = getHeader(res, 'Content-Encoding')
   return value !== undefined && String(value).toLowerCase() !== 'identity'
 }
 
@@ -79,13 +80,13 @@ export function isAlreadyEncoded(res: ServerResponse): boolean {
  * bytes differ from the identity ones, so the tag is weakened (`"x"` → `W/"x"`).
  */
 export function weakenETag(res: ServerResponse): void {
-  const etag = res.getHeader('ETag')
-  if (typeof etag === 'string' && etag.startsWith('"')) res.setHeader('ETag', `W/${etag}`)
+  const etag = getHeader(res, 'ETag')
+  if (typeof etag === 'string' && etag.startsWith('"')) setHeader(res, 'ETag', `W/${etag}`)
 }
 
 /** The length announced by `Content-Length`, or `undefined` when absent or unparsable. */
 export function declaredLength(res: ServerResponse): number | undefined {
-  const value = res.getHeader('Content-Length')
+  const value = getHeader(res, 'Content-Length')
   if (value === undefined) return undefined
   const n = Number(value)
   return Number.isFinite(n) && n >= 0 ? n : undefined
@@ -107,7 +108,7 @@ export function applyWriteHeadArgs(res: ServerResponse, args: ArrayLike<unknown>
     }
   } else if (headers !== null && typeof headers === 'object') {
     const fields = headers as Record<string, OutgoingHttpHeader>
-    for (const key of Object.keys(fields)) if (key) res.setHeader(key, fields[key] as OutgoingHttpHeader)
+    for (const key of Object.keys(fields)) if (key) setHeader(res, key, fields[key] as OutgoingHttpHeader)
   }
   return index === 2 ? [args[0], args[1]] : [args[0]]
 }
@@ -122,6 +123,6 @@ export function chunkLength(chunk: unknown, encoding: unknown): number {
 }
 
 export function isEventStream(res: ServerResponse): boolean {
-  const type = res.getHeader('Content-Type')
+  const type = getHeader(res, 'Content-Type')
   return type !== undefined && /^\s*text\/event-stream\s*(?:;|$)/i.test(String(type))
 }

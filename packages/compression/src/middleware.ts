@@ -1,5 +1,5 @@
 import type { ServerResponse } from 'node:http'
-import { createLogger, routeOf } from '@hotpath/core'
+import { createLogger, headersSent, removeHeader, routeOf, setHeader } from '@hotpath/core'
 import type { NextFunction, Request, Response } from 'express'
 import { createDecider, isEncoding } from './decide'
 import {
@@ -87,7 +87,7 @@ export function createCompression(options?: Readonly<CompressionOptions>): Compr
   const ownState = (res: ServerResponse): State => (res as Res)[kState] as State
 
   const passThrough = (res: ServerResponse, state: State): boolean =>
-    state.done || inside === res || res.headersSent
+    state.done || inside === res || headersSent(res)
 
   /**
    * A body of `length` bytes (at least `syncThreshold`) that arrived whole: the headers go out
@@ -108,8 +108,8 @@ export function createCompression(options?: Readonly<CompressionOptions>): Compr
       typeof chunk === 'string'
         ? Buffer.from(chunk, typeof enc === 'string' ? (enc as BufferEncoding) : 'utf8')
         : (chunk as Uint8Array)
-    res.setHeader('Content-Encoding', encoding)
-    res.removeHeader('Content-Length')
+    setHeader(res, 'Content-Encoding', encoding)
+    removeHeader(res, 'Content-Length')
     weakenETag(res)
     callPrev(res, methodsOf(res).writeHead, [res.statusCode])
     streamer.sendWhole(res, state, encoding, body, length, cb)
@@ -187,8 +187,8 @@ export function createCompression(options?: Readonly<CompressionOptions>): Compr
         return callPrev(this, state.end, [chunk, enc, cb])
       }
       recorder.compressed(outcome, routeOf(state.req), length, body.length, performance.now() - started)
-      this.setHeader('Content-Encoding', outcome)
-      this.setHeader('Content-Length', body.length)
+      setHeader(this, 'Content-Encoding', outcome)
+      setHeader(this, 'Content-Length', body.length)
       weakenETag(this)
       return callPrev(this, state.end, [body, undefined, cb])
     },

@@ -1,6 +1,6 @@
 import type { ServerResponse } from 'node:http'
 import zlib from 'node:zlib'
-import { type OnceLogger, routeOf } from '@hotpath/core'
+import { getHeader, type OnceLogger, routeOf } from '@hotpath/core'
 import compressionPackage from 'compression'
 import type { Request, Response } from 'express'
 import { chunkLength, type Fn, isEventStream, methodsOf, weakenETag } from './headers'
@@ -133,7 +133,7 @@ export function createStreamer(config: Readonly<Config>, recorder: Recorder, log
     if (!s.finished) {
       s.finished = true
       // compression falls back to identity when the client left before the stream existed.
-      if (this.getHeader('Content-Encoding') === s.encoding) {
+      if (getHeader(this, 'Content-Encoding') === s.encoding) {
         const ms = s.inputEndedAt === 0 ? 0 : performance.now() - s.inputEndedAt
         recorder.compressed(s.encoding, routeOf(s.base.req), s.bytesIn, s.bytesOut, ms)
       }

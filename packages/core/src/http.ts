@@ -1,4 +1,5 @@
 import type { IncomingHttpHeaders, OutgoingHttpHeaders, ServerResponse } from 'node:http'
+import { getHeader, setHeader } from './node-response'
 
 /** RFC 9110 §7.6.1: connection-specific fields that a stored response must not replay. */
 export const HOP_BY_HOP: ReadonlySet<string> = new Set([
@@ -123,9 +124,9 @@ export function preconditionHolds(
 
 /** Adds `field` to the response's `Vary` without replacing or duplicating what is there. */
 export function appendVary(res: ServerResponse, field: string): void {
-  const current = headerString(res.getHeader('vary'))
+  const current = headerString(getHeader(res, 'vary'))
   if (!current) {
-    res.setHeader('Vary', field)
+    setHeader(res, 'Vary', field)
     return
   }
   if (current.trim() === '*') return
@@ -134,7 +135,7 @@ export function appendVary(res: ServerResponse, field: string): void {
     const name = part.trim().toLowerCase()
     if (name === '*' || name === wanted) return
   }
-  res.setHeader('Vary', `${current}, ${field}`)
+  setHeader(res, 'Vary', `${current}, ${field}`)
 }
 
 /** Lower-cased directive names and values of a `Cache-Control` header, parsed linearly. */

@@ -42,14 +42,6 @@ export type { Logger, OnceLogger } from './logger'
 export { consoleLogger, createLogger } from './logger'
 export type { Matcher } from './matcher'
 export { compileMatcher, globToRegExp, pathOf } from './matcher'
-export type { Dynamic } from './options'
-export { isPromiseLike, resolveDynamic } from './options'
-export { parseBytes, parseDuration } from './parse'
-export type { CircuitBreaker, CircuitBreakerOptions, CircuitState, ScriptHost } from './redis'
-export { createCircuitBreaker, defineScripts, hashTag, withDeadline } from './redis'
-export type { ResponseHook, ResponseHookFn, ResponseHookMethods } from './response-hooks'
-export { createResponseHook, isAppResponse, isMountedApp } from './response-hooks'
-export { KNOWN_METHODS, methodOf, routeOf, UNMATCHED } from './route'
 export {
   getHeader,
   hasHeader,
@@ -60,3 +52,11 @@ export {
   setHeader,
   writableFinished,
 } from './node-response'
+export type { Dynamic } from './options'
+export { isPromiseLike, resolveDynamic } from './options'
+export { parseBytes, parseDuration } from './parse'
+export type { CircuitBreaker, CircuitBreakerOptions, CircuitState, ScriptHost } from './redis'
+export { createCircuitBreaker, defineScripts, hashTag, withDeadline } from './redis'
+export type { ResponseHook, ResponseHookFn, ResponseHookMethods } from './response-hooks'
+export { createResponseHook, isAppResponse, isMountedApp } from './response-hooks'
+export { KNOWN_METHODS, methodOf, routeOf, UNMATCHED } from './route'

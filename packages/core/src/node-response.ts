@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events'
-import { IncomingMessage, type IncomingHttpHeaders, OutgoingMessage, ServerResponse } from 'node:http'
+import { type IncomingHttpHeaders, IncomingMessage, OutgoingMessage, ServerResponse } from 'node:http'
 
 /**
  * Node's own response methods and getters, called on a Node response directly.

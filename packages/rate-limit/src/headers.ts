@@ -33,7 +33,6 @@ function append(res: Response, field: string, item: string): void {
   setHeader(res, field, existing === undefined ? item : `${String(existing)}, ${item}`)
 }
 
-
 export function createHeaderWriter(
   mode: HeadersMode,
   name: string,
