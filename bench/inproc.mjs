@@ -37,11 +37,14 @@ function discardingSocket() {
   return socket
 }
 
+let sequence = 0
+
 function once(listener, request) {
   return new Promise((resolve) => {
     const req = new http.IncomingMessage(incoming)
     req.method = request.method ?? 'GET'
-    req.url = request.path
+    // autocannon's idReplacement: a fresh id per request (a unique URL, for a cache miss).
+    req.url = request.idReplacement ? request.path.replace('[<id>]', String(++sequence)) : request.path
     req.httpVersionMajor = 1
     req.httpVersionMinor = 1
     req.headers = { host: '127.0.0.1', ...(request.headers ?? {}) }

@@ -82,6 +82,7 @@ export class MemoryStore implements CacheStore {
   private metaBytes = 0
   private evictions = 0
   private lockSeq = 0
+  private cursor: IterableIterator<[string, Slot]> | undefined
 
   constructor(options: Readonly<MemoryStoreOptions> = {}) {
     rejectUnknownOptions('MemoryStore', options, ['maxBytes', 'now'])
@@ -200,12 +201,30 @@ export class MemoryStore implements CacheStore {
    */
   private evict(): void {
     if (this.slabs.fragmented()) this.compact()
-    for (const [key, slot] of this.slots) {
-      if (this.bytes() <= this.maxBytes) break
-      this.remove(key, slot)
+    while (this.bytes() > this.maxBytes) {
+      const oldest = this.oldest()
+      if (oldest === undefined) break
+      this.remove(oldest[0], oldest[1])
       this.evictions++
       if (this.slabs.fragmented()) this.compact()
     }
+  }
+
+  /**
+   * The least recently used entry, from an iterator kept across evictions. A Map leaves a
+   * hole where a key was deleted until it rehashes, and a fresh iterator walks every hole
+   * before the first live key: with an LRU evicting from the front, that walk grew with the
+   * store (3% of a 1 KB miss in a CPU profile). Everything before the cursor has been evicted
+   * or moved to the end, so it resumes at the oldest entry; Map iterators stay valid through
+   * deletes, inserts and rehashing, and yield keys inserted after they were made.
+   */
+  private oldest(): [string, Slot] | undefined {
+    let step = this.cursor?.next()
+    if (step === undefined || step.done === true) {
+      this.cursor = this.slots.entries()
+      step = this.cursor.next()
+    }
+    return step.done === true ? undefined : step.value
   }
 
   /** Copies the entries of sparse slabs to the current one, so the sparse slabs can go. */
