@@ -1,5 +1,5 @@
 import type { OutgoingHttpHeaders, ServerResponse } from 'node:http'
-import { createResponseHook } from '@hotpath/core'
+import { createResponseHook, writableFinished } from '@hotpath/core'
 
 /** A response body as it went out, with the status and headers it had. */
 export interface Captured {
@@ -17,12 +17,15 @@ export function toBuffer(chunk: Chunk, encoding: unknown): Buffer {
 }
 
 /**
- * Copies chunks into one unpooled buffer: a small `Buffer` is a slice of an 8 KB pool slab,
- * and keeping the slice would keep the whole slab alive for the life of the entry.
+ * The chunks as one buffer. With `retained` (the default), one unpooled buffer: a small
+ * `Buffer` is a slice of an 8 KB pool slab, and keeping the slice would keep the whole slab
+ * alive for the life of the entry. Without it (a store that copies what it keeps), the bytes
+ * are handed over with as few copies as possible.
  */
-export function joinChunks(chunks: readonly Buffer[], size: number): Buffer {
-  // A single chunk that owns its whole memory (not a pool slice) is kept as it is.
+export function joinChunks(chunks: readonly Buffer[], size: number, retained = true): Buffer {
   const only = chunks.length === 1 ? chunks[0] : undefined
+  if (!retained) return only ?? Buffer.concat(chunks, size)
+  // A single chunk that owns its whole memory (not a pool slice) is kept as it is.
   if (only !== undefined && only.byteOffset === 0 && only.byteLength === only.buffer.byteLength) return only
   const out = Buffer.allocUnsafeSlow(size)
   let at = 0
@@ -121,7 +124,7 @@ function writeHook(res: ServerResponse, tee: Tee, prev: Prev, args: unknown[]): 
  * it was aborted or torn down after an error — so a half-sent response is never stored.
  * One capture per cache instance: its hooks live on the app's response prototype.
  */
-export function createCapture(): CaptureResponse {
+export function createCapture(retained = true): CaptureResponse {
   const hook = createResponseHook<Tee>({ writeHead: writeHeadHook, write: writeHook, end: writeHook })
 
   // Node emits 'close' after 'finish' for a response that went out completely, and 'close'
@@ -131,8 +134,8 @@ export function createCapture(): CaptureResponse {
     if (tee === undefined) return
     hook.release(this)
     tee.onDone(
-      this.writableFinished && tee.fired && tee.chunks !== null
-        ? { status: tee.status, headers: tee.headers, body: joinChunks(tee.chunks, tee.size) }
+      writableFinished(this) && tee.fired && tee.chunks !== null
+        ? { status: tee.status, headers: tee.headers, body: joinChunks(tee.chunks, tee.size, retained) }
         : null,
     )
   }

@@ -36,7 +36,8 @@ export function createFlow(engine: Engine): Flow {
   const { store, now } = cfg
   /** Misses in progress: the callbacks of the requests waiting for each (no promise per miss). */
   const inflight = new Map<string, Array<(outcome: Outcome) => void>>()
-  const captureResponse = createCapture()
+  // A store that copies what it keeps is handed the captured bytes without a copy of their own.
+  const captureResponse = createCapture(store.copiesBodies !== true)
 
   /** Stores a finished response when it qualifies; resolves what was stored. */
   async function finishMiss(ctx: Ctx, captured: Captured | null): Promise<Outcome> {

@@ -52,6 +52,13 @@ export interface CacheStore {
   readonly kind: string
   /** `true` when several processes share it (Redis): misses then take a cross-instance lock. */
   readonly shared: boolean
+  /**
+   * `true` when the store never keeps the body Buffer it is given (it copies or serialises
+   * it): the cache then hands over the captured bytes as they are, which may be a slice of
+   * Node's shared buffer pool. Left out, each stored body is first copied into memory of its
+   * own, so that a store keeping the Buffer never pins an 8 KB pool slab per small entry.
+   */
+  readonly copiesBodies?: boolean
   get(key: string): MaybePromise<StoredValue | undefined>
   /** Stores `value` for `ttlMs` and adds `key` to every tag in `tags`. */
   set(key: string, value: StoredValue, ttlMs: number, tags: readonly string[]): MaybePromise<void>

@@ -70,6 +70,8 @@ function payloadSize(value: StoredValue): number {
  */
 export class MemoryStore implements CacheStore {
   readonly kind = 'memory'
+  /** Bodies are copied into the store's slabs (`copyIn`). */
+  readonly copiesBodies = true
   readonly shared = false
   readonly maxBytes: number
   private readonly slots = new Map<string, Slot>()

@@ -62,6 +62,8 @@ function isGarbage(error: unknown): boolean {
  */
 export class RedisStore implements CacheStore {
   readonly kind = 'redis'
+  /** Bodies are serialised into the Redis value. */
+  readonly copiesBodies = true
   readonly shared = true
   readonly prefix: string
   readonly client: Client
