@@ -74,6 +74,17 @@ describe('default key', () => {
     expect(lines[0]).toMatch(/^warn \[ERR_HOTPATH_RATE_LIMIT_XFF\] /)
   })
 
+  it('still warns when X-Forwarded-For first shows up after many requests (looked at on a sample)', async () => {
+    const { lines, logger } = recordingLogger()
+    const limiter = rateLimit({ logger, limit: 1000 })
+    const app = appWith(limiter)
+    for (let i = 0; i < 70; i++) await request(app).get('/')
+    expect(lines).toEqual([])
+    for (let i = 0; i < 64; i++) await request(app).get('/').set('X-Forwarded-For', '203.0.113.1')
+    expect(lines).toHaveLength(1)
+    expect(lines[0]).toMatch(/^warn \[ERR_HOTPATH_RATE_LIMIT_XFF\] /)
+  })
+
   it('does not warn about a request without X-Forwarded-For', async () => {
     const { lines, logger } = recordingLogger()
     await request(appWith(rateLimit({ logger }))).get('/')
