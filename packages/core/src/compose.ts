@@ -20,6 +20,8 @@ export function compose(...handlers: Array<Handler | readonly Handler[]>): Reque
       )
     }
   })
+  // Read once: a function's \`length\` read on every step showed in the suite's CPU profile.
+  const errorHandlers = stack.map((handler) => handler.length === 4)
   return function composed(req: Request, res: Response, next: NextFunction): void {
     let index = 0
     const step = (err?: unknown): void => {
@@ -29,8 +31,8 @@ export function compose(...handlers: Array<Handler | readonly Handler[]>): Reque
       }
       const failed = err !== undefined && err !== null
       while (index < stack.length) {
+        const isErrorHandler = errorHandlers[index] as boolean
         const handler = stack[index++] as Handler
-        const isErrorHandler = handler.length === 4
         if (failed !== isErrorHandler) continue
         let result: unknown
         try {
