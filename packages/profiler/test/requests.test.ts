@@ -1,4 +1,4 @@
-import { request as httpRequest } from 'node:http'
+import { createServer, request as httpRequest } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { NextFunction, Request, Response } from 'express'
 import supertest from 'supertest'
@@ -391,5 +391,84 @@ describe('instances', () => {
         .sort(),
     ).toEqual(['GET /a', 'GET /b'])
     expect(b.routes('all').map((r) => r.route)).toEqual(['GET /b'])
+  })
+})
+
+describe('seeing the end of every response', () => {
+  it('records requests answered inside a mounted sub-app, and a profiler mounted in the sub-app', async () => {
+    const outer = make()
+    const inner = make()
+    const app = express()
+    const sub = express()
+    app.use(outer)
+    sub.use(inner)
+    sub.get('/items/:id', (_req, res) => {
+      res.json({ ok: true })
+    })
+    app.use('/shop', sub)
+    app.get('/home', (_req, res) => {
+      res.send('home')
+    })
+    for (let i = 0; i < 3; i++) await supertest(app).get(`/shop/items/${i}`).expect(200)
+    await supertest(app).get('/home').expect(200)
+    // A request the sub-app does not answer goes back to the parent with its prototype.
+    await supertest(app).get('/shop/missing').expect(404)
+    await until(() => totalOf(outer) === 5 && totalOf(inner) === 4)
+    expect(outer.routes('all').map((r) => [r.route, r.count])).toEqual(
+      expect.arrayContaining([
+        ['GET /shop/items/:id', 3],
+        ['GET /home', 1],
+      ]),
+    )
+    expect(totalOf(inner)).toBe(4)
+  })
+
+  it('records requests of a plain node:http server and of a response whose emit was replaced', async () => {
+    const prof = make()
+    const server = createServer((req, res) => {
+      prof(req as Request, res as unknown as Response, () => {
+        res.end('plain')
+      })
+    })
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    const { port } = server.address() as AddressInfo
+    const app = express()
+    app.use((_req: Request, res: Response, next: NextFunction) => {
+      const emit = res.emit
+      res.emit = function wrapped(this: Response, ...args: Parameters<Response['emit']>) {
+        return emit.apply(this, args)
+      } as Response['emit']
+      next()
+    })
+    app.use(prof)
+    app.get('/wrapped', (_req, res) => {
+      res.send('wrapped')
+    })
+    try {
+      await supertest(`http://127.0.0.1:${port}`).get('/a').expect(200, 'plain')
+      await supertest(`http://127.0.0.1:${port}`).get('/b').expect(200, 'plain')
+      await supertest(app).get('/wrapped').expect(200, 'wrapped')
+      await until(() => totalOf(prof) === 3)
+      expect(totalOf(prof)).toBe(3)
+      expect(prof.routes('all').find((r) => r.route === 'GET /wrapped')?.count).toBe(1)
+    } finally {
+      server.closeAllConnections()
+      await new Promise((resolve) => server.close(resolve))
+    }
+  })
+
+  it('records each request once when two profilers watch the same app', async () => {
+    const a = make()
+    const b = make()
+    const app = express()
+    app.use(a)
+    app.use(b)
+    app.get('/x', (_req, res) => {
+      res.send('x')
+    })
+    for (let i = 0; i < 4; i++) await supertest(app).get('/x').expect(200)
+    await until(() => totalOf(a) === 4 && totalOf(b) === 4)
+    await new Promise((resolve) => setTimeout(resolve, 20))
+    expect([totalOf(a), totalOf(b)]).toEqual([4, 4])
   })
 })
