@@ -51,9 +51,14 @@ export function createResponseHook<S>(hooks: ResponseHookMethods<S>): ResponseHo
 
   const wrap = (name: (typeof NAMES)[number], prev: Method, from: WeakMap<ServerResponse, S>): Method => {
     const hook = hooks[name] as ResponseHookFn<S>
-    return function hotpathHook(this: ServerResponse, ...args: unknown[]) {
+    // \`arguments\`, not a rest parameter: a response that is not (or no longer) attached goes
+    // straight through without an array per call.
+    return function hotpathHook(this: ServerResponse) {
       const state = from.get(this)
-      return state === undefined ? prev.apply(this, args) : hook(this, state, prev, args)
+      // biome-ignore lint/complexity/noArguments: forwarded untouched, without an array.
+      if (state === undefined) return prev.apply(this, arguments as unknown as unknown[])
+      // biome-ignore lint/complexity/noArguments: the hook gets its own array of them.
+      return hook(this, state, prev, Array.prototype.slice.call(arguments))
     }
   }
 
