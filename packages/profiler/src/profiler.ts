@@ -76,6 +76,9 @@ export function profiler(options?: Readonly<ProfilerOptions>): Profiler {
   function finish(req: Request, res: Response, state: RequestState): void {
     if (state.done) return
     state.done = true
+    // Gone from the WeakMap now rather than at the next GC: live weak entries cost every
+    // scavenge (ephemeron processing) until their key dies.
+    states.delete(req)
     const end = clock()
     const ns = Number(end - state.start)
     const slot = Math.floor(Number(end - origin) / SLOT_NS)
