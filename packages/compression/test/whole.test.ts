@@ -5,6 +5,7 @@ import compressionPackage from 'compression'
 import type { Request, RequestHandler, Response } from 'express'
 import request from 'supertest'
 import { compression } from '../src'
+import { windowBitsFor } from '../src/decide'
 import { appWith, decode, jsonOfSize, type Listening, listen, raw, until } from './helpers'
 
 // Above the default syncThreshold (32 KB): compressed by one zlib stream, off the main thread.
@@ -164,5 +165,42 @@ describe('a client that stops reading a large body sent whole', () => {
     await until(() => gzipStreams[0]?.destroyed === true)
     expect(compress.stats().aborted).toBe(1)
     expect(compress.stats().encodings.gzip?.responses).toBe(0)
+  })
+})
+
+describe('the deflate window of a small body compressed in one call', () => {
+  it('picks the smallest window that still reaches back over the whole body', () => {
+    expect([0, 250, 251, 762, 763, 1786, 3834, 7930, 16_122, 32_506, 40_000].map(windowBitsFor)).toEqual([
+      9, 9, 10, 10, 11, 11, 12, 13, 14, 15, 15,
+    ])
+  })
+
+  it('sends exactly the gzip bytes zlib makes with its default window, for every size class', async () => {
+    const lengths = [1, 200, 600, 1000, 1024, 1500, 2048, 3000, 4096, 6000, 8192, 12_000, 16_384, 30_000]
+    const bodies = lengths.map((n) => JSON.stringify(jsonOfSize(n)).slice(0, n))
+    const app = appWith(compression({ threshold: 0 }), (a) => {
+      a.get('/', (req: Request, res: Response) => {
+        res.type('json').end(bodies[Number(req.query.i)])
+      })
+    })
+    for (let i = 0; i < bodies.length; i++) {
+      const res = await raw(request(app).get(`/?i=${i}`).set('Accept-Encoding', 'gzip'))
+      expect(res.headers['content-encoding']).toBe('gzip')
+      expect((res.body as Buffer).equals(zlib.gzipSync(bodies[i] as string))).toBe(true)
+    }
+  })
+
+  it('makes the same bytes as the default window where a match reaches furthest back', () => {
+    for (const bits of [10, 11, 12, 13, 14]) {
+      // 64 random bytes at both ends of a body as long as the window allows: the second copy
+      // is one match reaching back over the whole body, found only if the window covers it.
+      const head = randomBytes(64)
+      const input = Buffer.concat([head, randomBytes(2 ** bits - 262 - 128), head])
+      expect(windowBitsFor(input.length)).toBe(bits)
+      const chosen = zlib.gzipSync(input, { windowBits: bits })
+      expect(chosen.equals(zlib.gzipSync(input))).toBe(true)
+      // One bit less misses that match: the check above can tell windows apart.
+      expect(zlib.gzipSync(input, { windowBits: bits - 1 }).length).toBeGreaterThan(chosen.length)
+    }
   })
 })
