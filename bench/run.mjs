@@ -44,7 +44,7 @@ process.exit(failedBudgets > 0 && process.env.BENCH_STRICT === '1' ? 1 : 0)
 
 async function runScenario(name, scenario) {
   const rounds = quick ? 2 : Math.max(5, Number(process.env.BENCH_ROUNDS) || scenario.rounds || 5)
-  const duration = quick ? 1 : (scenario.duration ?? 3)
+  const duration = quick ? 1 : Number(process.env.BENCH_DURATION) || scenario.duration || 3
   const connections = scenario.connections ?? 32
   const redis = scenario.needs?.includes('redis') ? await startRedis() : null
   const labels = Object.keys(scenario.servers)
