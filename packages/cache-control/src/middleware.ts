@@ -1,4 +1,4 @@
-import type { OutgoingHttpHeaders, ServerResponse } from 'node:http'
+import type { IncomingHttpHeaders, OutgoingHttpHeaders, ServerResponse } from 'node:http'
 import {
   appendVary,
   createLogger,
@@ -33,11 +33,11 @@ export interface CacheControlMiddleware extends RequestHandler {
  */
 type State = CompiledRule | null
 
-const isConditional = (req: Request): boolean => {
-  if (req.method !== 'GET' && req.method !== 'HEAD') return false
-  const headers = requestHeaders(req)
-  return headers['if-none-match'] !== undefined || headers['if-modified-since'] !== undefined
-}
+const hasValidators = (headers: IncomingHttpHeaders): boolean =>
+  headers['if-none-match'] !== undefined || headers['if-modified-since'] !== undefined
+
+const isConditional = (req: Request): boolean =>
+  (req.method === 'GET' || req.method === 'HEAD') && hasValidators(requestHeaders(req))
 
 const isBody = (chunk: unknown): chunk is string | Buffer =>
   typeof chunk === 'string' || Buffer.isBuffer(chunk)
@@ -106,7 +106,6 @@ export function cacheControl(options: Readonly<CacheControlOptions> = {}): Cache
   const hasPreconditions = currentETag !== undefined || currentLastModified !== undefined
   const log = createLogger(options.logger)
   const counts = {
-    rules: Object.fromEntries(rules.map((rule) => [rule.name, 0])) as Record<string, number>,
     notModified: 0,
     bytesSaved: 0,
     preconditionFailed: 0,
@@ -122,14 +121,13 @@ export function cacheControl(options: Readonly<CacheControlOptions> = {}): Cache
     }
   }
 
-  function applyPolicy(res: Response, rule: CompiledRule, status: number): void {
-    const req = res.req
+  function applyPolicy(res: Response, rule: CompiledRule, status: number, req: Request = res.req): void {
     if (!rule.methods.has(req.method)) return
     if (rule.cacheable(status)) {
       const set = rule.fingerprinted && rule.fingerprint.test(pathOf(req)) ? rule.fingerprinted : rule.headers
       setPolicy(res, set, rule.override)
       for (const field of rule.vary) appendVary(res, field)
-      counts.rules[rule.name] = (counts.rules[rule.name] ?? 0) + 1
+      rule.hits++
     } else if (status >= 400 && (rule.override || !hasHeader(res, 'cache-control'))) {
       // An error must not be cached in place of the resource (RFC 9111 §3: it is the server's call).
       setHeader(res, 'Cache-Control', 'no-store')
@@ -163,32 +161,36 @@ export function cacheControl(options: Readonly<CacheControlOptions> = {}): Cache
   function endHook(res: ServerResponse, rule: State, prev: Prev, args: unknown[]): unknown {
     if (headersSent(res)) return prev.apply(res, args)
     const response = res as Response
+    // Each read of a request or response property costs (see core's direct Node calls): once.
+    const req = response.req
+    const status = res.statusCode
     const chunk = args[0]
-    if (isBody(chunk) && isSuccess(res.statusCode)) {
-      const req = response.req
+    if (isBody(chunk) && isSuccess(status)) {
       const method = req.method
+      const readable = method === 'GET' || method === 'HEAD'
       const etag = rule?.etag ?? etagMode
-      if (etag && (method === 'GET' || method === 'HEAD') && !hasHeader(res, 'etag')) {
+      if (etag && readable && !hasHeader(res, 'etag')) {
         setHeader(res, 'ETag', etagFor(chunk, etag === 'weak'))
       }
-      if (isConditional(req) && isFresh(requestHeaders(req), validatorsOf(response))) {
+      const headers = readable ? requestHeaders(req) : undefined
+      if (headers !== undefined && hasValidators(headers) && isFresh(headers, validatorsOf(response))) {
         res.statusCode = 304
         res.removeHeader('Content-Type')
         res.removeHeader('Content-Length')
         res.removeHeader('Transfer-Encoding')
         counts.notModified++
         counts.bytesSaved += typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.length
-        if (rule !== null) applyPolicy(response, rule, 304)
+        if (rule !== null) applyPolicy(response, rule, 304, req)
         hook.release(res)
         const callback = args.find((arg) => typeof arg === 'function')
         return prev.call(res, callback)
       }
-    } else if (res.statusCode === 304) {
+    } else if (status === 304) {
       // Express's res.send answered 304 itself and dropped the body; its ETag holds the length.
       counts.notModified++
       counts.bytesSaved += lengthInETag(res.getHeader('etag'))
     }
-    if (rule !== null) applyPolicy(response, rule, res.statusCode)
+    if (rule !== null) applyPolicy(response, rule, status, req)
     hook.release(res)
     return prev.apply(res, args)
   }
@@ -245,9 +247,16 @@ export function cacheControl(options: Readonly<CacheControlOptions> = {}): Cache
     next()
   } as CacheControlMiddleware
 
+  /** Responses per rule name (a counter on each compiled rule: no keyed write per request). */
+  const ruleCounts = (): Record<string, number> => {
+    const out: Record<string, number> = {}
+    for (const rule of rules) out[rule.name] = (out[rule.name] ?? 0) + rule.hits
+    return out
+  }
+
   Object.defineProperty(middleware, 'name', { value: 'cacheControl' })
   middleware.stats = () => ({
-    rules: { ...counts.rules },
+    rules: ruleCounts(),
     notModified: counts.notModified,
     bytesSaved: counts.bytesSaved,
     preconditionFailed: counts.preconditionFailed,

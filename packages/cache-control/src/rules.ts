@@ -47,6 +47,8 @@ export interface CompiledRule {
   override: boolean
   vary: readonly string[]
   etag: ETagMode | undefined
+  /** Responses this rule gave its policy to (rules are compiled per middleware instance). */
+  hits: number
 }
 
 const defaultCacheable = (status: number) => (status >= 200 && status < 300) || status === 304
@@ -120,5 +122,6 @@ export function compileRule(rule: Rule, index: number): CompiledRule {
     override: rule.override === true,
     vary: rule.vary ?? [],
     etag: rule.etag,
+    hits: 0,
   }
 }
