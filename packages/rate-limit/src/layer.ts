@@ -55,8 +55,17 @@ export function createLayer(config: LayerConfig, shared: Shared, metrics: LayerM
       warnXff()
     // With 'trust proxy' off, Express's req.ip is the socket's address: reading it directly
     // spares proxy-addr's parse of X-Forwarded-For on every request.
-    return ipKey(trustOff ? req.socket?.remoteAddress : req.ip)
+    const address = trustOff ? req.socket?.remoteAddress : req.ip
+    // The last address's key is kept: a client on a keep-alive connection sends requests in a
+    // row, and its address is then not parsed again.
+    if (address !== lastAddress || address === undefined) {
+      lastAddress = address
+      lastAddressKey = ipKey(address)
+    }
+    return lastAddressKey
   }
+  let lastAddress: string | undefined
+  let lastAddressKey = ''
 
   // A proxy in front of the app adds X-Forwarded-For to every request, so the header is looked
   // at on the first 64 requests and then on one in 64: the warning still comes at once, and a
