@@ -144,9 +144,15 @@ export function profiler(options?: Readonly<ProfilerOptions>): Profiler {
     emitHooked.add(base)
     const prev = base.emit
     Object.defineProperty(base, 'emit', {
-      value: function hotpathEmit(this: Response, event: string | symbol): boolean {
+      value: function hotpathEmit(this: Response, event: string | symbol, a?: unknown, b?: unknown): boolean {
         if (event === 'close') onClose.call(this)
-        // biome-ignore lint/complexity/noArguments: forwards every argument untouched, without an array.
+        // Response events carry at most two arguments: forwarded as they came, without an array.
+        // biome-ignore lint/complexity/noArguments: the count decides which call forwards them.
+        const count = arguments.length
+        if (count === 1) return prev.call(this, event)
+        if (count === 2) return prev.call(this, event, a)
+        if (count === 3) return prev.call(this, event, a, b)
+        // biome-ignore lint/complexity/noArguments: any other count, forwarded untouched.
         return prev.apply(this, arguments as unknown as unknown[])
       },
       writable: true,
