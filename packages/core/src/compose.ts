@@ -20,7 +20,7 @@ export function compose(...handlers: Array<Handler | readonly Handler[]>): Reque
       )
     }
   })
-  // Read once: a function's \`length\` read on every step showed in the suite's CPU profile.
+  // Read once: a function's `length` read on every step showed in the suite's CPU profile.
   const errorHandlers = stack.map((handler) => handler.length === 4)
   return function composed(req: Request, res: Response, next: NextFunction): void {
     let index = 0

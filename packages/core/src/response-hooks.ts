@@ -51,7 +51,7 @@ export function createResponseHook<S>(hooks: ResponseHookMethods<S>): ResponseHo
 
   const wrap = (name: (typeof NAMES)[number], prev: Method, from: WeakMap<ServerResponse, S>): Method => {
     const hook = hooks[name] as ResponseHookFn<S>
-    // \`arguments\`, not a rest parameter: a response that is not (or no longer) attached goes
+    // `arguments`, not a rest parameter: a response that is not (or no longer) attached goes
     // straight through without an array per call.
     return function hotpathHook(this: ServerResponse) {
       const state = from.get(this)
@@ -81,7 +81,7 @@ export function createResponseHook<S>(hooks: ResponseHookMethods<S>): ResponseHo
   }
 
   // Whether the response still answers with its prototype's methods, i.e. no layer set one on
-  // the response itself. Asked of the object's own properties: reading \`res.end\` would look it
+  // the response itself. Asked of the object's own properties: reading `res.end` would look it
   // up through the response's prototype chain, which V8 does not cache for Express responses.
   const sameMethods = (own: Hookable, _base: Hookable): boolean => {
     for (let i = 0; i < names.length; i++) {

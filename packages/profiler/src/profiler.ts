@@ -122,12 +122,12 @@ export function profiler(options?: Readonly<ProfilerOptions>): Profiler {
     }
   }
 
-  // Inside an Express app the 'close' is seen without a listener per response: \`emit\` is
+  // Inside an Express app the 'close' is seen without a listener per response: `emit` is
   // wrapped once on the app's response prototype (which a mounted sub-app's responses inherit
   // too), and a response that did not pass through this profiler has no state there. Adding a
   // listener to each response was 0.8% of a 1 KB request in a CPU profile. Outside Express, in a
   // profiler mounted inside a sub-app (Express hands unanswered requests back to the parent with
-  // the parent's prototype) or on a response whose \`emit\` was replaced on the instance, the
+  // the parent's prototype) or on a response whose `emit` was replaced on the instance, the
   // listener is added as before.
   const emitHooked = new WeakSet<object>()
   const verdicts = new WeakMap<object, boolean>()
@@ -167,7 +167,7 @@ export function profiler(options?: Readonly<ProfilerOptions>): Profiler {
       lastBase = base
       return
     }
-    // core's onResponse: Node's \`on\` without the uncached method lookup on an Express \`res\`.
+    // core's onResponse: Node's `on` without the uncached method lookup on an Express `res`.
     onResponse(res, 'close', onClose)
   }
 

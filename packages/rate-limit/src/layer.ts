@@ -98,9 +98,9 @@ export function createLayer(config: LayerConfig, shared: Shared, metrics: LayerM
     )
   }
 
-  // \`req.route\` is an own property once a route matched (Express 4 and 5 set it in
+  // `req.route` is an own property once a route matched (Express 4 and 5 set it in
   // Route#dispatch); asking the object itself spares a miss through the long prototype chain of
-  // an Express request on every request of a limiter mounted with \`use\`.
+  // an Express request on every request of a limiter mounted with `use`.
   const label = (req: Request): string | undefined =>
     Object.hasOwn(req, 'route') && req.route ? routeOf(req) : undefined
 
