@@ -6,64 +6,12 @@
 // CPU", comparable with the requests/s ratios of `npm run bench` when the server core is the
 // bottleneck. It is the A/B tool for changes of a few percent, which the loopback scenarios on
 // this shared machine cannot resolve; budgets are still checked by `npm run bench`.
-import http from 'node:http'
-import net from 'node:net'
 import { dirname, join } from 'node:path'
-import { Duplex } from 'node:stream'
 import { fileURLToPath, pathToFileURL } from 'node:url'
+import { serveOnce } from './driver.mjs'
 import { median } from './stats.mjs'
 
 const here = dirname(fileURLToPath(import.meta.url))
-
-/** A socket whose peer address is loopback, as the limiter and the logs see it on the bench. */
-class LoopbackSocket extends net.Socket {
-  get remoteAddress() {
-    return '127.0.0.1'
-  }
-}
-const incoming = new LoopbackSocket()
-
-function discardingSocket() {
-  const socket = new Duplex({
-    write(_chunk, _encoding, done) {
-      done()
-    },
-    writev(_chunks, done) {
-      done()
-    },
-    read() {},
-  })
-  socket.writable = true
-  return socket
-}
-
-let sequence = 0
-
-function once(listener, request) {
-  return new Promise((resolve) => {
-    const req = new http.IncomingMessage(incoming)
-    req.method = request.method ?? 'GET'
-    // autocannon's idReplacement: a fresh id per request (a unique URL, for a cache miss).
-    req.url = request.idReplacement ? request.path.replace('[<id>]', String(++sequence)) : request.path
-    req.httpVersionMajor = 1
-    req.httpVersionMinor = 1
-    req.headers = { host: '127.0.0.1', ...(request.headers ?? {}) }
-    req.complete = true
-    req.push(null)
-    const res = new http.ServerResponse(req)
-    res.assignSocket(discardingSocket())
-    // As Node's server does: detach the socket at 'finish', emit 'close' on the next tick.
-    res.on('finish', () => {
-      res.detachSocket(res.socket)
-      process.nextTick(() => {
-        res._closed = true
-        res.emit('close')
-        resolve(res.statusCode)
-      })
-    })
-    listener(req, res)
-  })
-}
 
 async function load(moduleName, options) {
   const mod = await import(pathToFileURL(join(here, 'servers', moduleName)).href)
@@ -102,7 +50,7 @@ if (scenario.baseline) {
 }
 for (const server of servers) {
   for (let i = 0; i < perRound; i++) {
-    const status = await once(server.listener, scenario.request)
+    const status = await serveOnce(server.listener, scenario.request)
     if (i === 0 && (status < 200 || status >= 400) && status !== scenario.expectStatus) {
       console.error(`${server.label}: status ${status}`)
     }
@@ -112,7 +60,7 @@ for (let round = 0; round < rounds; round++) {
   const order = round % 2 ? [...servers].reverse() : servers
   for (const server of order) {
     const before = process.cpuUsage()
-    for (let i = 0; i < perRound; i++) await once(server.listener, scenario.request)
+    for (let i = 0; i < perRound; i++) await serveOnce(server.listener, scenario.request)
     const used = process.cpuUsage(before)
     server.samples.push((used.user + used.system) / perRound)
   }

@@ -1,42 +1,14 @@
 // CPU time per request of the compression servers, measured in process without sockets or a
 // load generator: `node bench/servers/compression-cpu.mjs` (after building the packages).
-// Each response goes through the real Express app into a discarding socket; the servers
-// alternate round by round and the table keeps each one's best round, so a busy machine
+// Each response goes through the real Express app into a discarding socket (bench/driver.mjs);
+// the servers alternate round by round and the table keeps each one's best round, so a busy machine
 // inflates every row alike. It complements the autocannon scenarios when they are noisy.
-import http from 'node:http'
-import net from 'node:net'
-import { Duplex } from 'node:stream'
 import { pathToFileURL } from 'node:url'
+import { serveOnce } from '../driver.mjs'
 import { middleware, payloadApp } from './compression.mjs'
 
-const incoming = new net.Socket()
-
-function discardingSocket() {
-  const socket = new Duplex({
-    write(_chunk, _encoding, done) {
-      done()
-    },
-    read() {},
-  })
-  socket.writable = true
-  return socket
-}
-
-function once(handler, path, acceptEncoding) {
-  return new Promise((resolve) => {
-    const req = new http.IncomingMessage(incoming)
-    req.method = 'GET'
-    req.url = path
-    req.headers = { host: 'bench', 'accept-encoding': acceptEncoding }
-    const res = new http.ServerResponse(req)
-    res.assignSocket(discardingSocket())
-    res.on('finish', () => {
-      res.detachSocket(res.socket)
-      resolve()
-    })
-    handler.handle(req, res, resolve)
-  })
-}
+const once = (handler, path, acceptEncoding) =>
+  serveOnce(handler, { path, headers: { 'accept-encoding': acceptEncoding } })
 
 export async function measure(path, acceptEncoding, { rounds = 10, perRound = 2000 } = {}) {
   const servers = {

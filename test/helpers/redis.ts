@@ -57,9 +57,9 @@ export function describeRedis(name: string, body: () => void): void {
     })
     return
   }
+  console.warn(`SKIPPED (no redis-server on PATH): ${name}`)
   // Skipped only on a machine without redis-server, outside CI (CI fails above instead):
   // these suites test against a real server and there is none to start.
-  console.warn(`SKIPPED (no redis-server on PATH): ${name}`)
   describe.skip(name, body)
 }
 

@@ -59,8 +59,9 @@ export function createDecider(config: Readonly<Config>, log: OnceLogger): Decide
       windowBits: windowBitsFor(chunkSize),
     }),
   )
-  // deflate's zlib header records the window size, so deflate keeps zlib's default window.
-  const deflateOptions = CHUNK_SIZES.map(
+  // zlib's default window: deflate's zlib header records the window size, so deflate always
+  // uses it, and so does gzip for a body longer than the last size class.
+  const fullWindowOptions = CHUNK_SIZES.map(
     (chunkSize): zlib.ZlibOptions => ({ level: config.level, chunkSize }),
   )
   const brotliOptions = CHUNK_SIZES.map(
@@ -117,11 +118,11 @@ export function createDecider(config: Readonly<Config>, log: OnceLogger): Decide
           : (chunk as string | Buffer)
       const size = chunkSizeIndex(length)
       if (encoding === 'br') return zlib.brotliCompressSync(input, brotliOptions[size])
-      if (encoding === 'deflate') return zlib.deflateSync(input, deflateOptions[size])
+      if (encoding === 'deflate') return zlib.deflateSync(input, fullWindowOptions[size])
       // A body longer than the last size class gets zlib's full window.
       return zlib.gzipSync(
         input,
-        length <= (CHUNK_SIZES[size] as number) ? gzipOptions[size] : deflateOptions[size],
+        length <= (CHUNK_SIZES[size] as number) ? gzipOptions[size] : fullWindowOptions[size],
       )
     },
   }

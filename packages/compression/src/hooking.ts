@@ -1,5 +1,4 @@
 import type { ServerResponse } from 'node:http'
-import type { Methods } from './headers'
 
 /**
  * How a response's methods get hooked, and why there are two ways.
@@ -19,14 +18,12 @@ import type { Methods } from './headers'
  * `compression` package does.
  */
 
-export { isAppResponse, isMountedApp } from '@hotpath/core'
-
 /**
  * Whether `res` still has its prototype's `write`, `end` and `writeHead`, i.e. no layer set
  * them on the response itself. Asked of its own properties: reading `res.end` looks it up
  * through the Express response's prototype chain, which V8 does not cache (a CPU profile of
  * the below-threshold route: 1.1% of the request for the three reads, 0.1% for the three asks).
  */
-export function hasPrototypeMethods(res: ServerResponse, _base: Methods): boolean {
+export function hasPrototypeMethods(res: ServerResponse): boolean {
   return !Object.hasOwn(res, 'end') && !Object.hasOwn(res, 'write') && !Object.hasOwn(res, 'writeHead')
 }

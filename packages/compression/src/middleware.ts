@@ -1,5 +1,12 @@
 import type { ServerResponse } from 'node:http'
-import { createLogger, headersSent, removeHeader, routeOf, setHeader } from '@hotpath/core'
+import {
+  createLogger,
+  createPrototypeCheck,
+  headersSent,
+  removeHeader,
+  routeOf,
+  setHeader,
+} from '@hotpath/core'
 import type { NextFunction, Request, Response } from 'express'
 import { createDecider, isEncoding } from './decide'
 import {
@@ -11,7 +18,7 @@ import {
   methodsOf,
   weakenETag,
 } from './headers'
-import { hasPrototypeMethods, isAppResponse, isMountedApp } from './hooking'
+import { hasPrototypeMethods } from './hooking'
 import { resolveOptions } from './options'
 import { createRecorder } from './stats'
 import { createStreamer } from './stream'
@@ -264,19 +271,11 @@ export function createCompression(options?: Readonly<CompressionOptions>): Compr
   }
 
   /** Per response prototype: may the hooks live on it (an Express app's, not a mounted app's)? */
-  const verdicts = new WeakMap<object, boolean>()
-  const prototypeUsable = (base: Methods): boolean => {
-    let usable = verdicts.get(base)
-    if (usable === undefined) {
-      usable = isAppResponse(base) && !isMountedApp((base as { app?: unknown }).app)
-      verdicts.set(base, usable)
-    }
-    return usable
-  }
+  const prototypeUsable = createPrototypeCheck()
 
   const middleware = function compression(req: Request, res: Response, next: NextFunction): void {
     const base = Object.getPrototypeOf(res) as Methods
-    if (prototypeUsable(base) && hasPrototypeMethods(res, base)) {
+    if (prototypeUsable(base) && hasPrototypeMethods(res)) {
       if (!hookedPrototypes.has(base)) hookPrototype(base)
       optedIn.add(res)
     } else {

@@ -46,7 +46,7 @@ export function createResponseHook<S>(hooks: ResponseHookMethods<S>): ResponseHo
   const states = new WeakMap<ServerResponse, S>()
   const ownStates = new WeakMap<ServerResponse, S>()
   const hooked = new WeakSet<object>()
-  const verdicts = new WeakMap<object, boolean>()
+  const usable = createPrototypeCheck()
   const names = NAMES.filter((name) => hooks[name] !== undefined)
 
   const wrap = (name: (typeof NAMES)[number], prev: Method, from: WeakMap<ServerResponse, S>): Method => {
@@ -62,15 +62,6 @@ export function createResponseHook<S>(hooks: ResponseHookMethods<S>): ResponseHo
     }
   }
 
-  const usable = (base: object): boolean => {
-    let verdict = verdicts.get(base)
-    if (verdict === undefined) {
-      verdict = isAppResponse(base) && !isMountedApp((base as { app?: unknown }).app)
-      verdicts.set(base, verdict)
-    }
-    return verdict
-  }
-
   const hookPrototype = (base: Hookable): void => {
     hooked.add(base)
     const properties: PropertyDescriptorMap = {}
@@ -83,7 +74,7 @@ export function createResponseHook<S>(hooks: ResponseHookMethods<S>): ResponseHo
   // Whether the response still answers with its prototype's methods, i.e. no layer set one on
   // the response itself. Asked of the object's own properties: reading `res.end` would look it
   // up through the response's prototype chain, which V8 does not cache for Express responses.
-  const sameMethods = (own: Hookable, _base: Hookable): boolean => {
+  const sameMethods = (own: Hookable): boolean => {
     for (let i = 0; i < names.length; i++) {
       if (Object.hasOwn(own, names[i] as (typeof NAMES)[number])) return false
     }
@@ -97,7 +88,7 @@ export function createResponseHook<S>(hooks: ResponseHookMethods<S>): ResponseHo
     attach(res, state) {
       const base = Object.getPrototypeOf(res) as Hookable
       const own = res as unknown as Hookable
-      if (base === lastBase && sameMethods(own, base)) {
+      if (base === lastBase && sameMethods(own)) {
         states.set(res, state)
         return
       }
@@ -105,7 +96,7 @@ export function createResponseHook<S>(hooks: ResponseHookMethods<S>): ResponseHo
         ownStates.set(res, state)
         return
       }
-      if (usable(base) && sameMethods(own, base)) {
+      if (usable(base) && sameMethods(own)) {
         if (!hooked.has(base)) hookPrototype(base)
         lastBase = base
         states.set(res, state)
@@ -119,6 +110,23 @@ export function createResponseHook<S>(hooks: ResponseHookMethods<S>): ResponseHo
       states.delete(res)
       ownStates.delete(res)
     },
+  }
+}
+
+/**
+ * A check, cached per prototype, of whether hooks may live on a response's prototype: an
+ * Express app's response prototype, not a mounted app's (which hands unanswered requests back
+ * to its parent with the parent's prototype). One per hooking instance.
+ */
+export function createPrototypeCheck(): (base: object) => boolean {
+  const verdicts = new WeakMap<object, boolean>()
+  return (base) => {
+    let verdict = verdicts.get(base)
+    if (verdict === undefined) {
+      verdict = isAppResponse(base) && !isMountedApp((base as { app?: unknown }).app)
+      verdicts.set(base, verdict)
+    }
+    return verdict
   }
 }
 

@@ -24,7 +24,7 @@ if (!available) {
 
 // Skipped only where Debian's chromium is not installed (a developer machine without it);
 // the warning above says so loudly, and under CI=true the file throws instead of skipping.
-const describeBrowser = available ? describe : describe.skip
+const describeBrowser = available ? describe : describe.skip // reason: no chromium, see above
 
 describeBrowser('the dashboard page in headless Chromium', () => {
   jest.setTimeout(60_000)

@@ -1,11 +1,10 @@
 import {
   createLogger,
+  createPrototypeCheck,
   createResponseHook,
   getHeader,
   HotpathError,
   headersSent,
-  isAppResponse,
-  isMountedApp,
   methodOf,
   onResponse,
   setHeader,
@@ -130,16 +129,8 @@ export function profiler(options?: Readonly<ProfilerOptions>): Profiler {
   // the parent's prototype) or on a response whose `emit` was replaced on the instance, the
   // listener is added as before.
   const emitHooked = new WeakSet<object>()
-  const verdicts = new WeakMap<object, boolean>()
+  const hookable = createPrototypeCheck()
   let lastBase: object | undefined
-  const hookable = (base: object): boolean => {
-    let verdict = verdicts.get(base)
-    if (verdict === undefined) {
-      verdict = isAppResponse(base) && !isMountedApp((base as { app?: unknown }).app)
-      verdicts.set(base, verdict)
-    }
-    return verdict
-  }
   const hookEmit = (base: { emit: (...args: unknown[]) => boolean }): void => {
     emitHooked.add(base)
     const prev = base.emit
