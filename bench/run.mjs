@@ -47,7 +47,11 @@ async function runScenario(name, scenario) {
   const duration = quick ? 1 : Number(process.env.BENCH_DURATION) || scenario.duration || 3
   const connections = scenario.connections ?? 32
   const redis = scenario.needs?.includes('redis') ? await startRedis() : null
-  const labels = Object.keys(scenario.servers)
+  // BENCH_SERVERS=a,b keeps only those servers (and the baseline): more rounds in the same time.
+  const only = process.env.BENCH_SERVERS?.split(',').map((label) => label.trim())
+  const labels = Object.keys(scenario.servers).filter(
+    (label) => !only || label === scenario.baseline || only.includes(label),
+  )
   if (scenario.control !== false && scenario.baseline) labels.push(`${scenario.baseline} (control)`)
   console.log(`\n## ${name}: ${scenario.title}`)
   console.log(

@@ -6,6 +6,29 @@ export function median(values) {
   return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2
 }
 
+/**
+ * Distribution-free confidence interval of the median (default 95%): the order statistics whose
+ * ranks the binomial distribution puts around the middle. Needs no assumption about the noise.
+ * With fewer than 6 values no such interval exists at 95%, and the whole range is returned.
+ */
+export function medianInterval(values, confidence = 0.95) {
+  const sorted = [...values].sort((a, b) => a - b)
+  const n = sorted.length
+  if (n === 0) return [null, null]
+  // P(X < k) for X ~ Binomial(n, 1/2), summed until it passes (1 - confidence) / 2.
+  const tail = (1 - confidence) / 2
+  let cumulative = 0
+  let term = 0.5 ** n
+  let k = 0
+  while (k < n && cumulative + term <= tail) {
+    cumulative += term
+    term = (term * (n - k)) / (k + 1)
+    k++
+  }
+  if (k === 0) return [sorted[0], sorted[n - 1]]
+  return [sorted[k - 1], sorted[n - k]]
+}
+
 /** Ratio of `label` to `vs`, paired round by round so drift between rounds cancels out. */
 export function pairedRatios(samples, label, vs) {
   const a = samples.get(label)
@@ -41,18 +64,25 @@ export function summarise(samples, scenario, labels) {
       rss: Math.max(...runs.map((run) => run.rss)),
     }
   })
-  const budgets = (scenario.budgets ?? []).map((budget) => {
-    const ratios = pairedRatios(samples, budget.server, budget.vs)
-    const ratio = median(ratios)
-    return { ...budget, ratio, ok: ratio >= budget.min }
-  })
+  const budgets = (scenario.budgets ?? [])
+    // A run limited to some servers (BENCH_SERVERS) checks the budgets it measured.
+    .filter((budget) => samples.has(budget.server) && samples.has(budget.vs))
+    .map((budget) => {
+      const ratios = pairedRatios(samples, budget.server, budget.vs)
+      const ratio = median(ratios)
+      const [low, high] = medianInterval(ratios)
+      return { ...budget, ratio, low, high, ok: ratio >= budget.min }
+    })
   const control = labels.find((label) => label.endsWith(' (control)'))
-  const controlRatio = control ? median(pairedRatios(samples, control, scenario.baseline)) : null
+  const controlRatios = control ? pairedRatios(samples, control, scenario.baseline) : null
+  const controlRatio = controlRatios ? median(controlRatios) : null
+  const controlInterval = controlRatios ? medianInterval(controlRatios) : null
   const noiseLimit = scenario.noise ?? 0.05
   return {
     rows,
     budgets,
     controlRatio,
+    controlInterval,
     noisy: controlRatio !== null && Math.abs(controlRatio - 1) > noiseLimit,
     noiseLimit,
   }
@@ -77,18 +107,22 @@ export function formatTable(name, scenario, summary) {
   }
   let failed = 0
   if (summary.budgets.length) {
-    lines.push('', '| budget | measured | result |', '|---|---|---|')
+    lines.push(
+      '',
+      '| budget | measured (median of paired rounds) | 95% interval of that median | result |',
+      '|---|---|---|---|',
+    )
     for (const budget of summary.budgets) {
       if (!budget.ok) failed++
       lines.push(
-        `| ${budget.server} ≥ ${budget.min}× ${budget.vs} | ${fmt(budget.ratio, 2)}× | ${budget.ok ? 'ok' : 'MISS'} |`,
+        `| ${budget.server} ≥ ${budget.min}× ${budget.vs} | ${fmt(budget.ratio, 3)}× | ${fmt(budget.low, 3)}–${fmt(budget.high, 3)} | ${budget.ok ? 'ok' : 'MISS'} |`,
       )
     }
   }
   if (summary.controlRatio !== null) {
     lines.push(
       '',
-      `Control (identical server measured twice): ${fmt(summary.controlRatio, 3)}× — ${summary.noisy ? `NOISY RUN (beyond ±${summary.noiseLimit}), ratios are unreliable` : 'within noise'}.`,
+      `Control (identical server measured twice): ${fmt(summary.controlRatio, 3)}× (95% interval ${fmt(summary.controlInterval[0], 3)}–${fmt(summary.controlInterval[1], 3)}) — ${summary.noisy ? `NOISY RUN (beyond ±${summary.noiseLimit}), ratios are unreliable` : 'within noise'}.`,
     )
   }
   return { text: lines.join('\n'), failed }
