@@ -7,9 +7,11 @@
 // start, module loading and the warm-up cancel out). The baseline is measured twice (an A/A
 // control). Needs valgrind on PATH; budgets are checked by `npm run bench`.
 //
-// The ratio "baseline instructions / server instructions" leaves out the kernel's work for the
-// socket, the same for every server, so it is a lower bound of the requests/s ratio of the same
-// servers when the CPU is the bottleneck (and instructions cost alike).
+// It counts work, not time: cache and memory stalls, and the kernel's share of each request, are
+// not in it, so its ratios are not the requests/s ratios of `npm run bench` (on this host a
+// server's CPU time per request grew by more than its instructions did). What it gives is the
+// instruction cost of a change or a middleware within ~1%, which loopback rounds on a shared
+// host cannot resolve.
 import { fork, spawnSync } from 'node:child_process'
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'

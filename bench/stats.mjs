@@ -29,6 +29,13 @@ export function medianInterval(values, confidence = 0.95) {
   return [sorted[k - 1], sorted[n - k]]
 }
 
+/** Per round, `vs`'s CPU time per request over `label`'s: the cost ratio, as requests/s states it. */
+export function pairedCpuRatios(samples, label, vs) {
+  const a = samples.get(label)
+  const b = samples.get(vs)
+  return a.map((sample, i) => b[i].cpuPerRequest / sample.cpuPerRequest)
+}
+
 /** Ratio of `label` to `vs`, paired round by round so drift between rounds cancels out. */
 export function pairedRatios(samples, label, vs) {
   const a = samples.get(label)
@@ -71,7 +78,8 @@ export function summarise(samples, scenario, labels) {
       const ratios = pairedRatios(samples, budget.server, budget.vs)
       const ratio = median(ratios)
       const [low, high] = medianInterval(ratios)
-      return { ...budget, ratio, low, high, ok: ratio >= budget.min }
+      const cpuRatio = median(pairedCpuRatios(samples, budget.server, budget.vs))
+      return { ...budget, ratio, low, high, cpuRatio, ok: ratio >= budget.min }
     })
   const control = labels.find((label) => label.endsWith(' (control)'))
   const controlRatios = control ? pairedRatios(samples, control, scenario.baseline) : null
@@ -109,13 +117,13 @@ export function formatTable(name, scenario, summary) {
   if (summary.budgets.length) {
     lines.push(
       '',
-      '| budget | measured (median of paired rounds) | 95% interval of that median | result |',
-      '|---|---|---|---|',
+      '| budget | measured (median of paired rounds) | 95% interval of that median | CPU/request ratio (paired median) | result |',
+      '|---|---|---|---|---|',
     )
     for (const budget of summary.budgets) {
       if (!budget.ok) failed++
       lines.push(
-        `| ${budget.server} ≥ ${budget.min}× ${budget.vs} | ${fmt(budget.ratio, 3)}× | ${fmt(budget.low, 3)}–${fmt(budget.high, 3)} | ${budget.ok ? 'ok' : 'MISS'} |`,
+        `| ${budget.server} ≥ ${budget.min}× ${budget.vs} | ${fmt(budget.ratio, 3)}× | ${fmt(budget.low, 3)}–${fmt(budget.high, 3)} | ${fmt(budget.cpuRatio, 3)}× | ${budget.ok ? 'ok' : 'MISS'} |`,
       )
     }
   }

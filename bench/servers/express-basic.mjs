@@ -7,6 +7,18 @@ import { json1k, json1kText, json100k, jsonSmall } from '../payload.mjs'
 export default function server(options = {}) {
   const app = express()
   const noops = Array.from({ length: options.noop ?? 0 }, () => (_req, _res, next) => next())
+  // `spin: n`: the no-op layer also runs n rounds of integer arithmetic, a known amount of pure
+  // CPU work (no allocation, no memory beyond registers) for the calibration scenario.
+  if (options.spin && noops.length) {
+    let sink = 0
+    noops[0] = (_req, res, next) => {
+      let x = sink
+      for (let i = 0; i < options.spin; i++) x = (x * 31 + i) | 0
+      sink = x
+      if (sink === 0.5) res.setHeader('X-Never', '1')
+      next()
+    }
+  }
   if (noops.length && options.composed) app.use(compose(...noops))
   else for (const noop of noops) app.use(noop)
   app.get('/json', (_req, res) => {
