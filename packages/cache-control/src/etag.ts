@@ -9,8 +9,8 @@ const oneShot = (crypto as unknown as { hash?: OneShotHash }).hash
 /**
  * The `etag` package's entity tag for a body sent in one piece, `W/"<length in hex>-<27 chars
  * of base64 SHA-1>"` (Express's default ETag), character for character. Where Node has the
- * one-shot hash it is computed with it, in about half the CPU time of the package for a 1 KB
- * body; elsewhere the package computes it.
+ * one-shot hash it is computed with it (for a 1 KB body, 60% of the package's time for a Buffer
+ * and 65–75% for a string, on this project's bench machine); elsewhere the package computes it.
  */
 export function etagFor(body: string | Buffer, weak: boolean): string {
   if (oneShot === undefined) return createETag(body, { weak })
