@@ -9,6 +9,7 @@
 import { dirname, join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { serveOnce } from './driver.mjs'
+import { scenarioFromArgs } from './scenario-args.mjs'
 import { median } from './stats.mjs'
 
 const here = dirname(fileURLToPath(import.meta.url))
@@ -20,18 +21,7 @@ async function load(moduleName, options) {
   return { listener, close: typeof made === 'function' ? undefined : made.close }
 }
 
-const [name, ...only] = process.argv.slice(2)
-if (!name) {
-  console.error('usage: node bench/inproc.mjs <scenario> [server label ...]')
-  process.exit(2)
-}
-const scenario = (await import(pathToFileURL(join(here, 'scenarios', `${name}.mjs`)).href)).default
-if (scenario.needs?.length) {
-  console.error(`scenario "${name}" needs ${scenario.needs.join(', ')}; run it with npm run bench`)
-  process.exit(2)
-}
-const labels = Object.keys(scenario.servers).filter((label) => !only.length || only.includes(label))
-if (scenario.baseline && !labels.includes(scenario.baseline)) labels.unshift(scenario.baseline)
+const { name, scenario, labels } = await scenarioFromArgs('inproc.mjs')
 const rounds = Number(process.env.INPROC_ROUNDS) || 60
 const perRound = Number(process.env.INPROC_REQUESTS) || 1000
 const servers = []

@@ -16,28 +16,18 @@ import { fork, spawnSync } from 'node:child_process'
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
-import { fileURLToPath, pathToFileURL } from 'node:url'
+import { fileURLToPath } from 'node:url'
 import autocannon from 'autocannon'
+import { scenarioFromArgs } from './scenario-args.mjs'
 
 const here = dirname(fileURLToPath(import.meta.url))
-const [name, ...only] = process.argv.slice(2)
-if (!name) {
-  console.error('usage: node bench/instructions.mjs <scenario> [server label ...]')
-  process.exit(2)
-}
+const { name, scenario, labels } = await scenarioFromArgs('instructions.mjs')
 if (spawnSync('valgrind', ['--version']).status !== 0) {
   console.error('valgrind is not on PATH (apt-get install valgrind)')
   process.exit(2)
 }
-const scenario = (await import(pathToFileURL(join(here, 'scenarios', `${name}.mjs`)).href)).default
-if (scenario.needs?.length) {
-  console.error(`scenario "${name}" needs ${scenario.needs.join(', ')}; run it with npm run bench`)
-  process.exit(2)
-}
 const warm = Number(process.env.INSTR_WARM) || 2000
 const requests = Number(process.env.INSTR_REQUESTS) || 6000
-const labels = Object.keys(scenario.servers).filter((label) => !only.length || only.includes(label))
-if (scenario.baseline && !labels.includes(scenario.baseline)) labels.unshift(scenario.baseline)
 if (scenario.baseline) labels.push(`${scenario.baseline} (control)`)
 const scratch = mkdtempSync(join(tmpdir(), 'hotpath-instructions-'))
 

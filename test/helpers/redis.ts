@@ -60,7 +60,7 @@ export function describeRedis(name: string, body: () => void): void {
   console.warn(`SKIPPED (no redis-server on PATH): ${name}`)
   // Skipped only on a machine without redis-server, outside CI (CI fails above instead):
   // these suites test against a real server and there is none to start.
-  describe.skip(name, body)
+  describe.skip(name, body) // reason: no redis-server on this machine, see above
 }
 
 /** A key prefix unique to one test, so suites sharing the Redis never collide. */
