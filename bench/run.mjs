@@ -21,6 +21,10 @@ const pin =
 const serverCore = String(cpus().length - 1)
 // BENCH_TOGETHER=1: each round loads every server of the scenario at the same time (see below).
 const together = process.env.BENCH_TOGETHER === '1' && pin
+// Together, each load starts this long before the measured window and ends this long after it.
+const TOGETHER_LEAD_S = 1.5
+const TOGETHER_TAIL_S = 1
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
 const wanted = process.argv.slice(2).filter((arg) => !arg.startsWith('-'))
 const available = readdirSync(join(here, 'scenarios'))
   .filter((file) => file.endsWith('.mjs'))
@@ -79,11 +83,40 @@ async function runScenario(name, scenario) {
         rss: after.rss,
       })
     }
+    // All servers at once on the one server core: each gets an equal share of it, so the ratio
+    // of their rates is the ratio of their costs, and the host's noise hits all alike. The loads
+    // start one after another (each is a process to spawn) and so would end one after another:
+    // a load's first and last moments would see fewer rivals than its middle, an edge for
+    // whichever started last. So every load runs longer than the window and the rate is the
+    // servers' own count of requests answered in one window they all share, opened once all
+    // loads run and closed before any ends; the start order turns by one each round.
+    const measureTogether = async (round) => {
+      const order = servers.map((_, i) => servers[(i + round) % servers.length])
+      if (scenario.beforeRound) for (const server of order) await scenario.beforeRound(server.url)
+      const runs = order.map((server) =>
+        load(server, scenario, duration + TOGETHER_LEAD_S + TOGETHER_TAIL_S, connections),
+      )
+      await sleep(TOGETHER_LEAD_S * 1000)
+      const opened = process.hrtime.bigint()
+      const before = await Promise.all(servers.map(probe))
+      await sleep(duration * 1000)
+      const after = await Promise.all(servers.map(probe))
+      const seconds = Number(process.hrtime.bigint() - opened) / 1e9
+      const results = await Promise.all(runs)
+      servers.forEach((server, i) => {
+        const answered = after[i].requests - before[i].requests
+        samples.get(server.label).push({
+          round,
+          ...results[order.indexOf(server)],
+          rps: answered / seconds,
+          cpuPerRequest: (after[i].cpu - before[i].cpu) / Math.max(1, answered),
+          rss: after[i].rss,
+        })
+      })
+    }
     for (let round = 0; round < rounds; round++) {
       if (together) {
-        // All servers at once on the one server core: each gets an equal share of it, so the
-        // ratio of their rates is the ratio of their costs, and the host's noise hits all alike.
-        await Promise.all(servers.map((server) => measure(server, round)))
+        await measureTogether(round)
         continue
       }
       const order = round % 2 === 0 ? servers : [...servers].reverse()
