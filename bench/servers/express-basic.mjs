@@ -1,5 +1,6 @@
 // Bare Express baselines: `res.json` of a 1 KB object (/json), `res.end` of the same bytes
-// (/end), with `noop` no-op middlewares as separate layers or `composed` into one layer.
+// (/end), with `noop` no-op middlewares as separate layers or `composed` into one layer, and
+// reference costs on the first no-op layer (`spin`, `headers`).
 import { compose } from '@hotpath/core'
 import express from 'express'
 import { json1k, json1kText, json100k, jsonSmall } from '../payload.mjs'
@@ -16,6 +17,15 @@ export default function server(options = {}) {
       for (let i = 0; i < options.spin; i++) x = (x * 31 + i) | 0
       sink = x
       if (sink === 0.5) res.setHeader('X-Never', '1')
+      next()
+    }
+  }
+  // `headers: { name: value }`: the no-op layer also sets these response headers, constant
+  // values of the size a middleware would send (the cost of the headers themselves).
+  if (options.headers && noops.length) {
+    const entries = Object.entries(options.headers)
+    noops[0] = (_req, res, next) => {
+      for (const [name, value] of entries) res.setHeader(name, value)
       next()
     }
   }

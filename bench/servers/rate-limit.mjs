@@ -32,6 +32,7 @@ async function limiter(peer, redis, options) {
       limit: LIMIT,
       window: WINDOW_MS,
       store,
+      ...(options.headers !== undefined ? { headers: options.headers } : {}),
     })
   }
   if (peer === 'express-rate-limit') {
