@@ -49,8 +49,14 @@ export function createLayer(config: LayerConfig, shared: Shared, metrics: LayerM
   /** Default key: the client address (RFC 7239 caveats apply: see the trust proxy checks). */
   const keyOf = (req: Request, res: Response): string | Promise<string> => {
     if (keyOption !== undefined) return resolveDynamic(keyOption, req, res)
-    const app = req.app
-    if (app !== checkedApp) checkApp(app, req)
+    // An Express app gives its requests its own prototype: a new prototype is a new app, whose
+    // settings are then read (a prototype is one builtin call; \`req.app\` is a lookup V8 cannot
+    // cache on an Express request, see bench/README.md).
+    const proto = Object.getPrototypeOf(req) as unknown
+    if (proto !== checkedProto) {
+      checkedProto = proto
+      checkApp(req.app, req)
+    }
     else if (trustOff && !shared.proxyWarned && xffSampled() && req.headers['x-forwarded-for'] !== undefined)
       warnXff()
     // With 'trust proxy' off, Express's req.ip is the socket's address: reading it directly
@@ -74,10 +80,9 @@ export function createLayer(config: LayerConfig, shared: Shared, metrics: LayerM
   const xffSampled = (): boolean => ++xffSeen <= 64 || (xffSeen & 63) === 0
 
   // 'trust proxy' is read once per app (it is set at startup), not on every request.
-  let checkedApp: unknown
+  let checkedProto: unknown
   let trustOff = false
   const checkApp = (app: Request['app'] | undefined, req: Request): void => {
-    checkedApp = app
     const trust = app?.get('trust proxy')
     trustOff = !trust
     if (shared.proxyWarned) return
