@@ -56,8 +56,12 @@ export function createLayer(config: LayerConfig, shared: Shared, metrics: LayerM
     if (proto !== checkedProto) {
       checkedProto = proto
       checkApp(req.app, req)
-    }
-    else if (trustOff && !shared.proxyWarned && xffSampled() && req.headers['x-forwarded-for'] !== undefined)
+    } else if (
+      trustOff &&
+      !shared.proxyWarned &&
+      xffSampled() &&
+      req.headers['x-forwarded-for'] !== undefined
+    )
       warnXff()
     // With 'trust proxy' off, Express's req.ip is the socket's address: reading it directly
     // spares proxy-addr's parse of X-Forwarded-For on every request.
