@@ -50,7 +50,7 @@ export function createLayer(config: LayerConfig, shared: Shared, metrics: LayerM
   const keyOf = (req: Request, res: Response): string | Promise<string> => {
     if (keyOption !== undefined) return resolveDynamic(keyOption, req, res)
     // An Express app gives its requests its own prototype: a new prototype is a new app, whose
-    // settings are then read (a prototype is one builtin call; \`req.app\` is a lookup V8 cannot
+    // settings are then read (a prototype is one builtin call; `req.app` is a lookup V8 cannot
     // cache on an Express request, see bench/README.md).
     const proto = Object.getPrototypeOf(req) as unknown
     if (proto !== checkedProto) {
