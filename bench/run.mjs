@@ -57,19 +57,36 @@ async function runScenario(name, scenario) {
     (label) => !only || label === scenario.baseline || only.includes(label),
   )
   if (scenario.control !== false && scenario.baseline) labels.push(`${scenario.baseline} (control)`)
+  // BENCH_PROCESSES=n: the rounds run in n blocks, each with freshly started server processes.
+  // A process has luck of its own (where its heap and code landed, what the JIT decided) that
+  // stays with it for the whole run: an A/A pair of processes can differ by 2% in every round.
+  // Fresh processes per block spread that luck over the medians. Default: 3 loaded together, 1
+  // otherwise (sequential rounds are too noisy to gain from it).
+  const processes = Math.min(
+    rounds,
+    Math.max(1, Number(process.env.BENCH_PROCESSES) || (together && !quick ? 3 : 1)),
+  )
+  const roundsPerBlock = Math.ceil(rounds / processes)
   console.log(`\n## ${name}: ${scenario.title}`)
   console.log(
-    `${rounds} rounds × ${duration}s × ${labels.length} servers${together ? ' loaded together' : ''}, ${connections} connections${pin ? `, server pinned to core ${serverCore}, load to core 0` : ''}`,
+    `${rounds} rounds × ${duration}s × ${labels.length} servers${together ? ' loaded together' : ''}${processes > 1 ? `, ${processes} sets of server processes` : ''}, ${connections} connections${pin ? `, server pinned to core ${serverCore}, load to core 0` : ''}`,
   )
 
-  const servers = []
-  try {
+  let servers = []
+  const startAll = async () => {
+    servers = []
     for (const label of labels) {
       const [moduleName, options] = scenario.servers[label.replace(/ \(control\)$/, '')]
       const merged = { ...options, ...(redis ? { redisUrl: redis.url } : {}) }
       servers.push(await startServer(label, join(here, 'servers', moduleName), merged))
     }
     for (const server of servers) await load(server, scenario, 1, connections)
+  }
+  const stopAll = async () => {
+    for (const server of servers) await stopServer(server)
+    servers = []
+  }
+  try {
     const samples = new Map(labels.map((label) => [label, []]))
     const measure = async (server, round) => {
       if (scenario.beforeRound) await scenario.beforeRound(server.url)
@@ -115,6 +132,10 @@ async function runScenario(name, scenario) {
       })
     }
     for (let round = 0; round < rounds; round++) {
+      if (round % roundsPerBlock === 0) {
+        await stopAll()
+        await startAll()
+      }
       if (together) {
         await measureTogether(round)
         continue
@@ -128,11 +149,11 @@ async function runScenario(name, scenario) {
     writeFileSync(join(here, 'results', `${name}.md`), `${table.text}\n`)
     writeFileSync(
       join(here, 'results', `${name}.json`),
-      `${JSON.stringify({ scenario: name, title: scenario.title, date: new Date().toISOString(), rounds, duration, connections, summary, samples: Object.fromEntries(samples) }, null, 2)}\n`,
+      `${JSON.stringify({ scenario: name, title: scenario.title, date: new Date().toISOString(), rounds, duration, connections, together, processes, summary, samples: Object.fromEntries(samples) }, null, 2)}\n`,
     )
     return table.failed
   } finally {
-    for (const server of servers) await stopServer(server)
+    await stopAll()
     if (redis) await redis.destroy()
   }
 }
