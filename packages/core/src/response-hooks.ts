@@ -102,13 +102,15 @@ export function createResponseHook<S>(hooks: ResponseHookMethods<S>): ResponseHo
         states.set(res, state)
         return
       }
+      // A response is in one map at most (release deletes from the second only if the first
+      // did not hold it): attached before through its prototype, it moves here.
+      states.delete(res)
       ownStates.set(res, state)
       for (const name of names) own[name] = wrap(name, own[name], ownStates)
     },
     stateOf: (res) => states.get(res) ?? ownStates.get(res),
     release(res) {
-      states.delete(res)
-      ownStates.delete(res)
+      if (!states.delete(res)) ownStates.delete(res)
     },
   }
 }

@@ -88,6 +88,28 @@ describe('createResponseHook', () => {
     expect(seen).toEqual({ writeHead: 0, end: 0 })
   })
 
+  it('releases a response attached again after a layer replaced its own end', async () => {
+    const { hook, seen } = stamping('a')
+    const app = express()
+    app.get('/', (_req, res) => {
+      hook.attach(res, { name: 'first' })
+      // Another layer wraps end on the instance (as classic middleware do); attaching again then
+      // hooks the response itself, and one release must free it from both kinds of hook.
+      const end = res.end
+      res.end = function (this: Response, ...args: unknown[]) {
+        return (end as (...a: unknown[]) => Response).apply(this, args)
+      } as Response['end']
+      hook.attach(res, { name: 'second' })
+      expect(hook.stateOf(res)).toEqual({ name: 'second' })
+      hook.release(res)
+      expect(hook.stateOf(res)).toBeUndefined()
+      res.send('x')
+    })
+    const res = await request(app).get('/').expect(200, 'x')
+    expect(res.headers['x-hooked']).toBeUndefined()
+    expect(seen).toEqual({ writeHead: 0, end: 0 })
+  })
+
   it('chains two instances in mount order, each with its own state', async () => {
     const a = stamping('a')
     const b = stamping('b')
