@@ -46,10 +46,6 @@ export function profiler(options?: Readonly<ProfilerOptions>): Profiler {
   // request its app's prototype with `Object.setPrototypeOf`, after which each property written
   // to it costs several microseconds (bench/README.md, "Why no property on req or res").
   const states = new WeakMap<object, RequestState>()
-  // The same states by response, for the response's events: every property read on an Express
-  // response is a cache miss (bench/README.md), so `res.req` and the getters Node's
-  // `writableFinished` and `headersSent` read are not asked at the end of the request.
-  const responses = new WeakMap<object, RequestState>()
   const stateOf = (req: object | undefined): RequestState | undefined =>
     req === undefined || req === null ? undefined : states.get(req)
   const sampler = startRuntimeSampler(config.sampleIntervalMs, config.eventLoop)
@@ -82,15 +78,12 @@ export function profiler(options?: Readonly<ProfilerOptions>): Profiler {
     // Gone from the WeakMap now rather than at the next GC: live weak entries cost every
     // scavenge (ephemeron processing) until their key dies.
     states.delete(req)
-    responses.delete(res)
     const end = clock()
     const ns = Number(end - state.start)
     const slot = Math.floor(Number(end - origin) / SLOT_NS)
     const record = routes.recordFor(req)
-    // A response that emitted 'finish' sent its head and all of its body.
-    const finished = state.finished
-    const status = finished || headersSent(res) ? res.statusCode : CLIENT_CLOSED
-    const outcome = finished ? (status >= 500 ? 'errored' : 'finished') : outcomeOf(res)
+    const outcome = outcomeOf(res)
+    const status = headersSent(res) ? res.statusCode : CLIENT_CLOSED
     const error = status >= 500
     record.seriesFor(req.method, status, slot, boundsNs, pool).record(ns, slot, error)
     record.requests++
@@ -118,10 +111,11 @@ export function profiler(options?: Readonly<ProfilerOptions>): Profiler {
   // request (ee-first listeners on the response and the socket), which showed in the bench as
   // GC time.
   function onClose(this: Response): void {
-    const state = responses.get(this)
+    const req = this.req
+    const state = stateOf(req)
     if (state === undefined) return
     try {
-      finish(state.req as Request, this, state)
+      finish(req, this, state)
     } catch (err) {
       log.errorOnce('ERR_HOTPATH_PROFILER_RECORD', `${PKG}: failed to record a request.`, err)
     }
@@ -143,10 +137,6 @@ export function profiler(options?: Readonly<ProfilerOptions>): Profiler {
     Object.defineProperty(base, 'emit', {
       value: function hotpathEmit(this: Response, event: string | symbol, a?: unknown, b?: unknown): boolean {
         if (event === 'close') onClose.call(this)
-        else if (event === 'finish') {
-          const state = responses.get(this)
-          if (state !== undefined) state.finished = true
-        }
         // Response events carry at most two arguments: forwarded as they came, without an array.
         // biome-ignore lint/complexity/noArguments: the count decides which call forwards them.
         const count = arguments.length
@@ -190,9 +180,7 @@ export function profiler(options?: Readonly<ProfilerOptions>): Profiler {
   const withServerTiming = config.serverTiming
   const handler = function profiler(req: Request, res: Response, next: NextFunction): void {
     const state = new RequestState(clock())
-    state.req = req
     states.set(req, state)
-    responses.set(res, state)
     watchClose(res)
     if (withServerTiming) timingHook.attach(res, state)
     next()

@@ -1,17 +1,13 @@
 import { isPromiseLike } from '@hotpath/core'
 import type { Shape } from './queries'
 
-/** What the profiler keeps for one request while it runs (in the instance's WeakMaps, by `req` and by `res`). */
+/** What the profiler keeps for one request while it runs (in the instance's WeakMap keyed by `req`). */
 export class RequestState {
   readonly start: bigint
   spans: Array<{ name: string; ns: number }> | null = null
   queries: Map<Shape, number> | null = null
   queryCount = 0
   done = false
-  /** The request, for the response's 'close' (found by the response: no `res.req` read). */
-  req: object | undefined = undefined
-  /** The response emitted 'finish' (seen by the hook on the app's `emit`; not on other paths). */
-  finished = false
 
   constructor(start: bigint) {
     this.start = start
