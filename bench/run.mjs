@@ -88,17 +88,20 @@ async function runScenario(name, scenario) {
   }
   try {
     const samples = new Map(labels.map((label) => [label, []]))
-    const measure = async (server, round) => {
-      if (scenario.beforeRound) await scenario.beforeRound(server.url)
-      const before = await probe(server)
-      const result = await load(server, scenario, duration, connections)
-      const after = await probe(server)
+    /** One round of one server: the load's result, and the server's own CPU between two probes. */
+    const record = (server, round, result, before, after) => {
       samples.get(server.label).push({
         round,
         ...result,
         cpuPerRequest: (after.cpu - before.cpu) / Math.max(1, after.requests - before.requests),
         rss: after.rss,
       })
+    }
+    const measure = async (server, round) => {
+      if (scenario.beforeRound) await scenario.beforeRound(server.url)
+      const before = await probe(server)
+      const result = await load(server, scenario, duration, connections)
+      record(server, round, result, before, await probe(server))
     }
     // All servers at once on the one server core: each gets an equal share of it, so the ratio
     // of their rates is the ratio of their costs, and the host's noise hits all alike. The loads
@@ -121,14 +124,8 @@ async function runScenario(name, scenario) {
       const seconds = Number(process.hrtime.bigint() - opened) / 1e9
       const results = await Promise.all(runs)
       servers.forEach((server, i) => {
-        const answered = after[i].requests - before[i].requests
-        samples.get(server.label).push({
-          round,
-          ...results[order.indexOf(server)],
-          rps: answered / seconds,
-          cpuPerRequest: (after[i].cpu - before[i].cpu) / Math.max(1, answered),
-          rss: after[i].rss,
-        })
+        const rps = (after[i].requests - before[i].requests) / seconds
+        record(server, round, { ...results[order.indexOf(server)], rps }, before[i], after[i])
       })
     }
     for (let round = 0; round < rounds; round++) {
