@@ -7,6 +7,9 @@ export default {
     'express-prom-bundle': ['profiler-peers.mjs', { peer: 'prom-bundle' }],
     'swagger-stats': ['profiler-peers.mjs', { peer: 'swagger-stats' }],
     'response-time': ['profiler-peers.mjs', { peer: 'response-time' }],
+    // Reference: the no-op layer doing only what timing a request takes (clock at entry, the
+    // start kept by request, clock at the response's end), recording nothing.
+    'noop + timing': ['express-basic.mjs', { noop: 1, timing: true }],
   },
   baseline: 'express+noop',
   request: { path: '/json' },
