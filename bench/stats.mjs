@@ -29,18 +29,20 @@ export function medianInterval(values, confidence = 0.95) {
   return [sorted[k - 1], sorted[n - k]]
 }
 
-/** Per round, `vs`'s CPU time per request over `label`'s: the cost ratio, as requests/s states it. */
-export function pairedCpuRatios(samples, label, vs) {
-  const a = samples.get(label)
+/** `ratio(label's sample, vs's sample)` round by round, so drift between rounds cancels out. */
+function paired(samples, label, vs, ratio) {
   const b = samples.get(vs)
-  return a.map((sample, i) => b[i].cpuPerRequest / sample.cpuPerRequest)
+  return samples.get(label).map((sample, i) => ratio(sample, b[i]))
 }
 
-/** Ratio of `label` to `vs`, paired round by round so drift between rounds cancels out. */
+/** Ratio of `label`'s requests/s to `vs`'s, per round. */
 export function pairedRatios(samples, label, vs) {
-  const a = samples.get(label)
-  const b = samples.get(vs)
-  return a.map((sample, i) => sample.rps / b[i].rps)
+  return paired(samples, label, vs, (a, b) => a.rps / b.rps)
+}
+
+/** Per round, `vs`'s CPU time per request over `label`'s: the cost ratio, as requests/s states it. */
+export function pairedCpuRatios(samples, label, vs) {
+  return paired(samples, label, vs, (a, b) => b.cpuPerRequest / a.cpuPerRequest)
 }
 
 function unexpected(run, expectStatus) {

@@ -42,9 +42,10 @@ export default function server(options = {}) {
       Object.defineProperty(proto, 'emit', {
         value: function timedEmit(event, a, b) {
           if (event === 'close') {
-            const start = starts.get(this.req)
+            const req = this.req
+            const start = starts.get(req)
             if (start !== undefined) {
-              starts.delete(this.req)
+              starts.delete(req)
               last = process.hrtime.bigint() - start
             }
           }
