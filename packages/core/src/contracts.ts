@@ -179,3 +179,55 @@ export interface RateLimitStats {
   topLimited: Array<{ key: string; count: number }>
   store: { kind: string; errors: number; mode: StoreMode; latencyMs: { p50: number; p99: number } }
 }
+
+/** Priority of a request to the overload guard: `critical` is never shed, `sheddable` first. */
+export type OverloadPriority = 'critical' | 'normal' | 'sheddable'
+
+/** Why the overload guard answered 503. */
+export type OverloadRefusal = 'queue-timeout' | 'queue-full' | 'event-loop'
+
+export type BreakerState = 'closed' | 'open' | 'half-open'
+
+/** One circuit breaker around an outbound call; counts are since start. */
+export interface BreakerStats {
+  name: string
+  state: BreakerState
+  calls: number
+  successes: number
+  failures: number
+  timeouts: number
+  /** Calls answered without running the function because the circuit was open. */
+  rejected: number
+  fallbacks: number
+  /** Successful calls slower than the slow-call threshold. */
+  slow: number
+  /** Over the rolling window, 0..1. */
+  failureRate: number
+  slowRate: number
+  latencyMs: { p50: number; p99: number }
+  /** ISO time the circuit last opened, or null. */
+  openedAt: string | null
+  /** True when the open state is shared through Redis. */
+  shared: boolean
+}
+
+export interface OverloadStats {
+  admitted: number
+  refused: Record<OverloadRefusal, number>
+  /** Requests by priority (admitted and refused). */
+  priorities: Record<OverloadPriority, { admitted: number; refused: number }>
+  /** The adaptive concurrency limit now (null when the limiter is off). */
+  limit: number | null
+  inFlight: number
+  queued: number
+  /** True while the queue has not emptied for `interval`: LIFO service, `target` timeout. */
+  congested: boolean
+  /** Time admitted requests waited in the admission queue (0 for those admitted at once). */
+  queueDelayMs: { p50: number; p99: number }
+  /** The latest minimum round-trip time the limit is measured against, ms (0 before the first). */
+  minRttMs: number
+  /** The latest sampled latency percentile the gradient compared with minRTT, ms. */
+  sampleRttMs: number
+  eventLoop: { utilization: number; delayMs: number; refusalProbability: number } | null
+  breakers: BreakerStats[]
+}

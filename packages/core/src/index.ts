@@ -1,5 +1,7 @@
 export { compose } from './compose'
 export type {
+  BreakerState,
+  BreakerStats,
   CacheInvalidation,
   CacheRouteStats,
   CacheSource,
@@ -10,6 +12,9 @@ export type {
   Insight,
   LatencySummary,
   NPlusOneFinding,
+  OverloadPriority,
+  OverloadRefusal,
+  OverloadStats,
   ProfilerOverview,
   ProfilerSource,
   ProfilerStats,
