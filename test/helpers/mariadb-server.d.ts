@@ -1,0 +1,2 @@
+export function startMariadb(): Promise<unknown>
+export function hasMariadb(): boolean

@@ -1,0 +1,3 @@
+export function startPostgres(): Promise<unknown>
+export function hasPostgres(): boolean
+export function postgresBinDir(): string | null
