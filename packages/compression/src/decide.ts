@@ -50,26 +50,25 @@ export function createDecider(config: Readonly<Config>, log: OnceLogger): Decide
   const negotiateEncoding = createNegotiator(config.encodings)
   const isCompressibleType = createTypeCheck()
   const { threshold, filter: userFilter } = config
+  const enforced: Outcome = config.enforceEncoding
   // zlib's default output chunk is 16 KB, allocated per call; a small body's output fits in
   // a chunk its own size, which spares the allocation (the bytes produced are the same).
+  // The app's own zlib options (chunkSize, windowBits, memLevel, strategy) win over these.
+  const own = config.zlib
   const gzipOptions = CHUNK_SIZES.map(
     (chunkSize): zlib.ZlibOptions => ({
       level: config.level,
       chunkSize,
       windowBits: windowBitsFor(chunkSize),
+      ...own,
     }),
   )
   // zlib's default window: deflate's zlib header records the window size, so deflate always
   // uses it, and so does gzip for a body longer than the last size class.
   const fullWindowOptions = CHUNK_SIZES.map(
-    (chunkSize): zlib.ZlibOptions => ({ level: config.level, chunkSize }),
+    (chunkSize): zlib.ZlibOptions => ({ level: config.level, chunkSize, ...own }),
   )
-  const brotliOptions = CHUNK_SIZES.map(
-    (chunkSize): zlib.BrotliOptions => ({
-      chunkSize,
-      params: { [zlib.constants.BROTLI_PARAM_QUALITY]: config.brotliQuality },
-    }),
-  )
+  const brotliOptions = CHUNK_SIZES.map((chunkSize): zlib.BrotliOptions => ({ chunkSize, ...config.brotli }))
 
   /** Runs the user's filter; a throwing filter means "do not compress", logged once. */
   const passesUserFilter = (req: Request, res: ServerResponse): boolean => {
@@ -101,6 +100,8 @@ export function createDecider(config: Readonly<Config>, log: OnceLogger): Decide
       if (req.method === 'HEAD') return 'head-or-status'
       if (length !== undefined && length < threshold) return 'below-threshold'
       const header = requestHeaders(req)['accept-encoding']
+      // As the `compression` package: a request without the header gets `enforceEncoding`.
+      if (header === undefined) return enforced
       return negotiateEncoding(typeof header === 'string' ? header : undefined) ?? 'identity'
     },
 

@@ -93,6 +93,14 @@ export function createCompression(options?: Readonly<CompressionOptions>): Compr
 
   const ownState = (res: ServerResponse): State => (res as Res)[kState] as State
 
+  /**
+   * A `write`/`end` after the response ended: Node would emit `ERR_STREAM_WRITE_AFTER_END` as an
+   * `error` event nobody listens to, which kills the process. The `compression` package returns
+   * `false` and carries on; so does this, for every response that went through these hooks.
+   * Not for Node's own re-entrant calls, which never come after the end.
+   */
+  const afterEnd = (res: ServerResponse): boolean => inside !== res && res.writableEnded
+
   const passThrough = (res: ServerResponse, state: State): boolean =>
     state.done || inside === res || headersSent(res)
 
@@ -158,10 +166,11 @@ export function createCompression(options?: Readonly<CompressionOptions>): Compr
     /** A body that arrives whole: skip, compress in one call, or hand a large one to the stream. */
     end(this: ServerResponse, chunk?: unknown, enc?: unknown, cb?: unknown): unknown {
       const state = stateOf(this)
-      if (state === undefined) return (unhooked as Prev).end.call(this, chunk, enc, cb)
+      if (state === undefined)
+        return afterEnd(this) ? false : (unhooked as Prev).end.call(this, chunk, enc, cb)
       if (passThrough(this, state)) {
-        // Ended already, the compressed body still on its way: dropped, as compression does.
-        return streamer.sendingWhole(this) ? false : state.end.call(this, chunk, enc, cb)
+        // Ended already (or the compressed body still on its way): dropped, as compression does.
+        return streamer.sendingWhole(this) || afterEnd(this) ? false : state.end.call(this, chunk, enc, cb)
       }
       state.done = true
       if (typeof chunk === 'function') {
@@ -202,9 +211,10 @@ export function createCompression(options?: Readonly<CompressionOptions>): Compr
 
     write(this: ServerResponse, chunk?: unknown, enc?: unknown, cb?: unknown): unknown {
       const state = stateOf(this)
-      if (state === undefined) return (unhooked as Prev).write.call(this, chunk, enc, cb)
+      if (state === undefined)
+        return afterEnd(this) ? false : (unhooked as Prev).write.call(this, chunk, enc, cb)
       if (passThrough(this, state)) {
-        return streamer.sendingWhole(this) ? false : state.write.call(this, chunk, enc, cb)
+        return streamer.sendingWhole(this) || afterEnd(this) ? false : state.write.call(this, chunk, enc, cb)
       }
       return decideStream(this, state)
         ? methodsOf(this).write.call(this, chunk, enc, cb)
@@ -224,12 +234,14 @@ export function createCompression(options?: Readonly<CompressionOptions>): Compr
 
   /** A streamed response sent as is, of unknown length: counted to learn whether it was large. */
   function countingWrite(this: ServerResponse, chunk?: unknown, enc?: unknown, cb?: unknown): unknown {
+    if (this.writableEnded) return false
     const state = ownState(this)
     state.bytesIn += chunkLength(chunk, enc)
     return state.write.call(this, chunk, enc, cb)
   }
 
   function countingEnd(this: ServerResponse, chunk?: unknown, enc?: unknown, cb?: unknown): unknown {
+    if (this.writableEnded) return false
     const state = ownState(this)
     if (state.bytesIn >= 0) {
       const total = state.bytesIn + chunkLength(chunk, enc)
@@ -291,6 +303,8 @@ export function createCompression(options?: Readonly<CompressionOptions>): Compr
       m.end = ownHooks.end
       m.write = ownHooks.write
       m.writeHead = ownHooks.writeHead
+      // The route may flush before its first write (the `compression` package's contract).
+      if (m.flush === undefined) m.flush = flushNoop
     }
     next()
   } as unknown as CompressionMiddleware

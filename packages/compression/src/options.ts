@@ -1,3 +1,4 @@
+import zlib from 'node:zlib'
 import type { Logger } from '@hotpath/core'
 import { didYouMean, optionError, parseBytes, rejectUnknownOptions } from '@hotpath/core'
 import type { CompressionFilter, CompressionOptions, Encoding } from './types'
@@ -14,7 +15,22 @@ const KNOWN: readonly string[] = [
   'syncThreshold',
   'flushEventStream',
   'logger',
+  'brotli',
+  'enforceEncoding',
+  'chunkSize',
+  'windowBits',
+  'memLevel',
+  'strategy',
 ]
+
+/** Names a migrating app may pass that mean one of this package's options. */
+const RENAMED: Readonly<Record<string, string>> = {
+  quality: 'brotliQuality',
+  params: 'brotli',
+  zlib: 'level',
+  encoding: 'encodings',
+  defaultEncoding: 'enforceEncoding',
+}
 
 const DEFAULTS = {
   threshold: 500,
@@ -35,22 +51,96 @@ export interface Config {
   readonly syncThreshold: number
   readonly flushEventStream: boolean
   readonly logger: Logger | undefined
+  /** Brotli options for every br body (the quality from `brotliQuality` unless `brotli.params` sets it). */
+  readonly brotli: zlib.BrotliOptions
+  /** The coding for a request without `Accept-Encoding`; `identity` sends it as is. */
+  readonly enforceEncoding: Encoding | 'identity'
+  /** zlib options the app chose for gzip and deflate (chunkSize, windowBits, memLevel, strategy). */
+  readonly zlib: Readonly<Pick<zlib.ZlibOptions, 'chunkSize' | 'windowBits' | 'memLevel' | 'strategy'>>
 }
 
 /** Validates `options` at construction and resolves them over the defaults. */
 export function resolveOptions(options: Readonly<CompressionOptions> | undefined): Config {
+  for (const key of Object.keys(options ?? {})) {
+    const renamed = RENAMED[key]
+    if (renamed !== undefined && !KNOWN.includes(key)) {
+      optionError(PKG, `unknown option "${key}". Did you mean "${renamed}"?`)
+    }
+  }
   rejectUnknownOptions(PKG, options, KNOWN)
   const merged = { ...DEFAULTS, ...definedOnly(options ?? {}) }
+  const brotliQuality = integerIn(
+    merged.brotliQuality,
+    'brotliQuality',
+    0,
+    11,
+    'a Brotli quality from 0 to 11',
+  )
+  const offered = encodings(merged.encodings)
+  const enforceEncoding = enforced(options?.enforceEncoding)
+  if (enforceEncoding !== 'identity' && !offered.includes(enforceEncoding)) {
+    optionError(
+      PKG,
+      `enforceEncoding '${enforceEncoding}' is not in encodings; add it there or pick one of ${offered.join(', ')}.`,
+    )
+  }
   return {
     threshold: bytes(merged.threshold, 'threshold'),
-    encodings: encodings(merged.encodings),
+    encodings: offered,
     level: integerIn(merged.level, 'level', -1, 9, 'a zlib level from -1 (default) to 9'),
-    brotliQuality: integerIn(merged.brotliQuality, 'brotliQuality', 0, 11, 'a Brotli quality from 0 to 11'),
+    brotliQuality,
     filter: fn(options?.filter),
     syncThreshold: bytes(merged.syncThreshold, 'syncThreshold'),
     flushEventStream: bool(merged.flushEventStream, 'flushEventStream'),
     logger: logger(options?.logger),
+    brotli: brotli(options?.brotli, brotliQuality),
+    enforceEncoding,
+    zlib: zlibOptions(options ?? {}),
   }
+}
+
+/** As the `compression` package: the app's brotli options, the quality defaulting to ours. */
+function brotli(value: unknown, quality: number): zlib.BrotliOptions {
+  if (value === undefined) return { params: { [zlib.constants.BROTLI_PARAM_QUALITY]: quality } }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    optionError(PKG, 'brotli must be a zlib BrotliOptions object such as { params: { … } }.')
+  }
+  const given = value as zlib.BrotliOptions
+  const params = given.params ?? {}
+  if (typeof params !== 'object')
+    optionError(PKG, 'brotli.params must be an object of zlib BROTLI_PARAM_* keys.')
+  return { ...given, params: { [zlib.constants.BROTLI_PARAM_QUALITY]: quality, ...params } }
+}
+
+function enforced(value: unknown): Encoding | 'identity' {
+  if (value === undefined) return 'identity'
+  if (value !== 'identity' && !CODINGS.includes(value as Encoding)) {
+    const hint = typeof value === 'string' ? didYouMean(value, [...CODINGS, 'identity']) : ''
+    optionError(PKG, `enforceEncoding must be one of ${[...CODINGS, 'identity'].join(', ')}.${hint}`)
+  }
+  return value as Encoding | 'identity'
+}
+
+/** zlib's own bounds (zlib.h): an out-of-range value would throw on the first response instead. */
+function zlibOptions(options: Readonly<CompressionOptions>): Config['zlib'] {
+  const out: Record<string, number> = {}
+  const { chunkSize, windowBits, memLevel, strategy } = options
+  if (chunkSize !== undefined)
+    out.chunkSize = integerIn(chunkSize, 'chunkSize', 64, 2 ** 30, 'a byte count of at least 64')
+  if (windowBits !== undefined)
+    out.windowBits = integerIn(windowBits, 'windowBits', 9, 15, 'a deflate window from 9 to 15')
+  if (memLevel !== undefined)
+    out.memLevel = integerIn(memLevel, 'memLevel', 1, 9, 'a zlib memLevel from 1 to 9')
+  if (strategy !== undefined) {
+    out.strategy = integerIn(
+      strategy,
+      'strategy',
+      0,
+      4,
+      'a zlib strategy (zlib.constants.Z_DEFAULT_STRATEGY … Z_FIXED)',
+    )
+  }
+  return Object.freeze(out)
 }
 
 /** `{ threshold: undefined }` means "use the default", as if the key were absent. */

@@ -69,14 +69,12 @@ export function createStreamer(config: Readonly<Config>, recorder: Recorder, log
   // A WeakMap, not a property: adding a property to an Express response copies its map.
   const streams = new WeakMap<ServerResponse, StreamState>()
   const wholes = new WeakSet<ServerResponse>()
-  const brotliOptions: zlib.BrotliOptions = {
-    params: { [zlib.constants.BROTLI_PARAM_QUALITY]: config.brotliQuality },
-  }
-  const zlibOptions: zlib.ZlibOptions = { level: config.level }
+  const brotliOptions: zlib.BrotliOptions = config.brotli
+  const zlibOptions: zlib.ZlibOptions = { ...config.zlib, level: config.level }
   const delegate = compressionPackage({
+    ...zlibOptions,
     threshold: 0,
     filter: () => true,
-    level: config.level,
     brotli: brotliOptions,
   })
   // compression reads only `method` and `headers['accept-encoding']` from the request.

@@ -1,3 +1,4 @@
+import type { BrotliOptions } from 'node:zlib'
 import type { CompressionStats, Logger, StatsSource } from '@hotpath/core'
 import type { Request, RequestHandler, Response } from 'express'
 
@@ -41,6 +42,24 @@ export interface CompressionOptions {
   flushEventStream?: boolean
   /** Where coded warnings go (`warn`, `error`). Default `console`. */
   logger?: Logger
+  /**
+   * zlib Brotli options for br bodies, as in the `compression` package. `params` is merged over
+   * `{ [BROTLI_PARAM_QUALITY]: brotliQuality }`, so a quality set here wins. Default none.
+   */
+  brotli?: BrotliOptions
+  /**
+   * The coding used when a request has no `Accept-Encoding` header at all, as in the
+   * `compression` package. Default `'identity'` (sent as is).
+   */
+  enforceEncoding?: Encoding | 'identity'
+  /** zlib output chunk size for gzip/deflate streams. Default zlib's (16 KB); the small-body path sizes its own. */
+  chunkSize?: number
+  /** Deflate window, `9`–`15`. Default `15` (the small-body gzip path picks a smaller window giving the same bytes). */
+  windowBits?: number
+  /** zlib memLevel, `1`–`9`. Default zlib's (`8`). */
+  memLevel?: number
+  /** zlib strategy, `zlib.constants.Z_DEFAULT_STRATEGY` (0) … `Z_FIXED` (4). Default `0`. */
+  strategy?: number
 }
 
 /** The middleware returned by `compression()`, with its statistics attached. */
