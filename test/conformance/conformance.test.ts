@@ -1,0 +1,119 @@
+/**
+ * The response cache in front of a reverse proxy, measured by the public HTTP cache
+ * conformance suite (cache-tests.fyi) in both of its serving modes. `expected.json` holds
+ * the result of every test: one that passed there and fails now breaks the build; one that
+ * passes now and did not is reported, so the file can be tightened with
+ * `UPDATE_CONFORMANCE=1 npx jest test/conformance --selectProjects express5`.
+ */
+import { readFileSync, writeFileSync } from 'node:fs'
+import path from 'node:path'
+import { responseCache } from '@hotpath/response-cache'
+import { type CacheProxy, startProxy } from './proxy'
+import {
+  countOf,
+  type Origin,
+  passed,
+  prepareSuite,
+  type Results,
+  runSuite,
+  startOrigin,
+  suiteSource,
+} from './suite'
+
+const MODES = ['middleware', 'front'] as const
+type Mode = (typeof MODES)[number]
+type Expected = Record<Mode, Record<string, string>>
+
+const EXPECTED_FILE = path.join(__dirname, 'expected.json')
+
+/** The shared-cache configuration the package README documents for a proxy route. */
+export function proxyCache() {
+  // Without an origin-freshness mode, the closest the options come: a long ttl that the
+  // response's own max-age / s-maxage / Expires shortens, and 0 when it has none of them.
+  return responseCache({
+    ttl: (_req, res) => {
+      const cc = String(res.getHeader('cache-control') ?? '')
+      return /max-age|s-maxage/i.test(cc) || res.getHeader('expires') !== undefined ? '365d' : 0
+    },
+  })
+}
+
+function compare(mode: Mode, expected: Record<string, string>, actual: Results) {
+  const regressions: string[] = []
+  const improvements: string[] = []
+  for (const [id, now] of Object.entries(actual)) {
+    const before = expected[id]
+    const was = passed(before === undefined ? undefined : { kind: now.kind, result: before as never })
+    if (was && !passed(now) && now.kind !== 'check') regressions.push(`${id}: ${before} → ${now.result}`)
+    if (!was && passed(now)) improvements.push(`${id}: ${before ?? 'new'} → ${now.result}`)
+  }
+  if (improvements.length > 0) {
+    console.warn(
+      `conformance (${mode}): ${improvements.length} test(s) now pass that expected.json does not expect; tighten it with UPDATE_CONFORMANCE=1:\n  ${improvements.join('\n  ')}`,
+    )
+  }
+  return regressions
+}
+
+const source = suiteSource()
+const describeSuite = source !== undefined ? describe : process.env.CI === 'true' ? describe : describe.skip
+if (source === undefined) {
+  console.warn(
+    'SKIPPED (no ../shared/http-cache-tests; set HTTP_CACHE_TESTS): the HTTP cache conformance suite',
+  )
+}
+
+describeSuite('HTTP cache conformance suite (cache-tests.fyi), the cache before a reverse proxy', () => {
+  jest.setTimeout(300_000)
+  let suite: ReturnType<typeof prepareSuite> | undefined
+  let origin: Origin | undefined
+  const proxies: CacheProxy[] = []
+  const caches: Array<ReturnType<typeof proxyCache>> = []
+  const results = new Map<Mode, Results>()
+
+  beforeAll(async () => {
+    if (source === undefined)
+      throw new Error('CI=true needs the suite: set HTTP_CACHE_TESTS or check out ../shared')
+    suite = prepareSuite(source)
+    origin = await startOrigin(suite.dir)
+    const dir = suite.dir
+    const base = origin.url
+    // Both modes at once: each has its own cache and proxy, the origin tells tests apart by id.
+    await Promise.all(
+      MODES.map(async (mode) => {
+        const cache = proxyCache()
+        caches.push(cache)
+        const proxy = await startProxy(cache, base, mode)
+        proxies.push(proxy)
+        results.set(mode, await runSuite(dir, proxy.url))
+      }),
+    )
+    if (process.env.UPDATE_CONFORMANCE === '1') {
+      const out: Record<string, Record<string, string>> = {}
+      for (const mode of MODES) {
+        const all = results.get(mode) ?? {}
+        out[mode] = Object.fromEntries(Object.entries(all).map(([id, c]) => [id, c.result]))
+      }
+      writeFileSync(EXPECTED_FILE, `${JSON.stringify(out, null, 2)}\n`)
+    }
+  })
+
+  afterAll(async () => {
+    await Promise.all(proxies.map((p) => p.close()))
+    await Promise.all(caches.map((c) => c.close()))
+    await origin?.stop()
+    suite?.remove()
+  })
+
+  const expected = JSON.parse(readFileSync(EXPECTED_FILE, 'utf8')) as Expected
+
+  for (const mode of MODES) {
+    it(`keeps every test that passes in expected.json passing (${mode} mode)`, () => {
+      const actual = results.get(mode)
+      expect(actual).toBeDefined()
+      const counts = countOf(actual as Results)
+      console.info(`conformance (${mode}): ${JSON.stringify(counts)}`)
+      expect(compare(mode, expected[mode], actual as Results)).toEqual([])
+    })
+  }
+})
