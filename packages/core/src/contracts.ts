@@ -231,3 +231,32 @@ export interface OverloadStats {
   eventLoop: { utilization: number; delayMs: number; refusalProbability: number } | null
   breakers: BreakerStats[]
 }
+
+/** One route's partial responses and streams (`@hotpath/json`). */
+export interface JsonRouteStats {
+  /** `res.json` responses sent through `fields()`. */
+  responses: number
+  /** Of those, the ones a `?fields=` mask shaped. */
+  masked: number
+  /** Bytes of the masked bodies sent (before compression). */
+  bytesOut: number
+  /** Bytes masking removed: measured on one masked response in `measureEvery`, estimated for the rest. */
+  bytesSaved: number
+  streams: number
+  streamedItems: number
+  streamedBytes: number
+  /** Streams cut by an error after their first byte. */
+  streamErrors: number
+  /** Streams stopped because the client went away. */
+  streamsAborted: number
+}
+
+export interface JsonStats {
+  totals: JsonRouteStats
+  routes: Record<string, JsonRouteStats>
+  /** 400 responses to a bad `?fields=`, by error code. */
+  rejected: Record<string, number>
+  /** Compiled serializers: masks held in the per-schema LRUs, compiles, masked bodies served without a schema. */
+  serializers: { schemas: number; masks: number; compiled: number; fallback: number }
+  measureEvery: number
+}

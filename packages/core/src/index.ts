@@ -10,6 +10,8 @@ export type {
   CompressionStats,
   EncodingStats,
   Insight,
+  JsonRouteStats,
+  JsonStats,
   LatencySummary,
   NPlusOneFinding,
   OverloadPriority,
