@@ -79,13 +79,82 @@ export interface NPlusOneFinding {
   /** How many requests ran it at least `nPlusOneThreshold` times. */
   requests: number
   lastSeen: string
+  /** `critical` when ≥ 5 consecutive runs took ≥ 50 ms in total (Sentry's N+1 rule). */
+  severity?: Severity
+  /** Longest run of consecutive executions in one request, and that run's total ms. */
+  consecutive?: number
+  totalMs?: number
+  /** Application frames (`fn (file:line:col)`) of the 2nd and 3rd execution. */
+  callSites?: string[]
+  /** `pg`, `mysql2`, `better-sqlite3`, `knex`, `ioredis` or `custom`. */
+  driver?: string
+  hint?: string
+}
+
+/** The same shape with the same parameters more than once in one request. */
+export interface DuplicateQueryFinding {
+  route: string
+  shape: string
+  /** Largest number of repeats (runs beyond the first) in one request. */
+  count: number
+  requests: number
+  lastSeen: string
+  callSites: string[]
+  driver: string
+  hint: string
+}
+
+/** A sequential / full scan of a large table seen in a sampled EXPLAIN. */
+export interface IndexAdvice {
+  shape: string
+  table: string
+  /** Columns the scan filters on (identifiers only, never values). */
+  columns: string[]
+  /** Estimated rows in the table. */
+  rows: number
+  dialect: 'postgres' | 'mysql' | 'sqlite'
+  driver: string
+  suggestion: string
+  checkedAt: string
+}
+
+/** Connection-pool health of one `watchPool` pool. */
+export interface PoolHealth {
+  name: string
+  kind: 'pg' | 'mysql2' | 'knex'
+  max: number
+  size: number
+  idle: number
+  inUse: number
+  waiting: number
+  acquires: number
+  /** Acquires that had to queue because every connection was in use. */
+  queued: number
+  acquireWaitP95Ms: number
+  /** Time with every connection in use, ms, and its share of the watched time (0..1). */
+  saturatedMs: number
+  saturatedShare: number
 }
 
 export interface QueryReport {
   shapes: QueryShapeStats[]
   slow: Array<{ time: string; route: string; shape: string; durationMs: number }>
   nPlusOne: NPlusOneFinding[]
-  perRoute: Array<{ route: string; requests: number; queriesPerRequest: number }>
+  perRoute: Array<{
+    route: string
+    requests: number
+    queriesPerRequest: number
+    p50?: number
+    p95?: number
+    max?: number
+  }>
+  duplicates?: DuplicateQueryFinding[]
+  advice?: IndexAdvice[]
+  pools?: PoolHealth[]
+  /** Queries run outside any request (jobs, start-up). */
+  background?: { queries: number; totalMs: number }
+  /** Drivers currently instrumented. */
+  instrumented?: string[]
 }
 
 export interface ProfilerStats {
@@ -232,9 +301,50 @@ export interface OverloadStats {
   breakers: BreakerStats[]
 }
 
+/** One namespace of the data cache (`@hotpath/cache`). */
+export interface DataCacheNamespaceStats {
+  hits: number
+  misses: number
+  /** hits / (hits + misses), 0..1. */
+  hitRatio: number
+  factoryRuns: number
+  factoryErrors: number
+  factoryP50: number
+  factoryP95: number
+  /** Default ttl of the namespace, ms. */
+  ttlMs: number
+}
+
+export interface DataCacheStats {
+  hits: { l1: number; l2: number }
+  /** Misses by reason: `cold`, `expired`, `tag`, `bus`, `evicted`. */
+  misses: Record<string, number>
+  hitRatio: number
+  factory: { runs: number; errors: number; p50: number; p95: number }
+  staleServed: number
+  timeouts: { soft: number; hard: number; l2: number }
+  locks: { acquired: number; waits: number; waitTimeouts: number }
+  bus: { enabled: boolean; connected: boolean; sent: number; received: number; errors: number }
+  l2: { kind: string; errors: number; circuit: string; pendingInvalidations: number }
+  bloom: { ready: boolean; bits: number; hashes: number; rejected: number } | null
+  /** Values not stored because they exceed `maxEntryBytes`. */
+  oversized: number
+  entries: number
+  bytes: number
+  maxBytes: number
+  evictions: number
+  namespaces: Record<string, DataCacheNamespaceStats>
+}
+
+/** What the dashboard needs from the data cache beyond `stats()`. */
+export interface DataCacheSource extends StatsSource<DataCacheStats> {
+  deleteByTag(tag: string): Promise<void>
+  clear(): Promise<void>
+}
+
 /** One route's partial responses and streams (`@hotpath/json`). */
 export interface JsonRouteStats {
-  /** `res.json` responses sent through `fields()`. */
+  /** `res.json` responses `fields()` shaped: masked, or serialized by a route schema. */
   responses: number
   /** Of those, the ones a `?fields=` mask shaped. */
   masked: number
@@ -259,4 +369,73 @@ export interface JsonStats {
   /** Compiled serializers: masks held in the per-schema LRUs, compiles, masked bodies served without a schema. */
   serializers: { schemas: number; masks: number; compiled: number; fallback: number }
   measureEvery: number
+}
+
+export type TaskStateName = 'pending' | 'running' | 'completed' | 'failed' | 'cancelled' | 'timed_out'
+
+/** One background task as `@hotpath/tasks` reports it (times in epoch ms). */
+export interface TaskSummary {
+  id: string
+  name: string
+  state: TaskStateName
+  /** 0..100. */
+  progress: number
+  message: string
+  attempts: number
+  result?: unknown
+  error?: { message: string; code: string }
+  createdAt: number
+  startedAt: number | null
+  finishedAt: number | null
+  durationMs: number | null
+  queueMs: number | null
+  local?: boolean
+}
+
+export interface TaskPercentiles {
+  count: number
+  p50: number
+  p95: number
+  p99: number
+  max: number
+}
+
+export interface TasksSourceStats {
+  engine: string
+  counts: Record<TaskStateName, number>
+  localRunning: number
+  concurrency: number
+  /** Queue-wait and run-time percentiles (ms) per task name. */
+  names: Array<{
+    name: string
+    queueMs: TaskPercentiles
+    runMs: TaskPercentiles
+    completed: number
+    failed: number
+  }>
+  engineErrors: number
+  countsAt: number
+}
+
+export type TaskEventKind = 'progress' | 'completed' | 'failed' | 'cancelled' | 'timed_out'
+
+/** What the dashboard needs from `@hotpath/tasks` beyond `stats()`. */
+export interface TasksSource extends StatsSource<TasksSourceStats> {
+  get(id: string): Promise<TaskSummary | undefined>
+  list(query: {
+    state?: TaskStateName
+    name?: string
+    limit?: number
+    cursor?: string
+  }): Promise<{ tasks: TaskSummary[]; nextCursor?: string }>
+  /** `true` when it was pending or running; `false` when it had already finished. Rejects for an unknown id. */
+  cancel(id: string): Promise<boolean>
+  retry(id: string): Promise<{ id: string }>
+  /** Returns the unsubscribe function. */
+  on(
+    event: TaskEventKind,
+    listener: (
+      event: Pick<TaskSummary, 'id' | 'name' | 'state' | 'progress' | 'message'> & Partial<TaskSummary>,
+    ) => void,
+  ): () => void
 }
