@@ -117,7 +117,9 @@ export class RedisTier {
     }
     let call: Promise<T>
     try {
-      call = work()
+      // An owned client has no offline queue; while it (re)connects a call waits for 'ready'
+      // within the same deadline instead of failing at once.
+      call = this.owned && this.client.status !== 'ready' ? this.ready().then(work) : work()
     } catch (error) {
       call = Promise.reject(error)
     }
@@ -133,6 +135,19 @@ export class RedisTier {
         throw error
       },
     )
+  }
+
+  private readyWait: Promise<void> | undefined
+
+  /** One shared 'ready' listener, whatever the number of calls waiting for the connection. */
+  private ready(): Promise<void> {
+    this.readyWait ??= new Promise<void>((resolve) => {
+      this.client.once('ready', () => {
+        this.readyWait = undefined
+        resolve()
+      })
+    })
+    return this.readyWait
   }
 
   get(key: string): Promise<Buffer | null> {
