@@ -1,5 +1,7 @@
+export type { InstrumentModules } from './instrument'
 export { normalizeSql } from './normalize'
 export { DEFAULT_BUCKETS } from './options'
+export type { WatchPoolOptions } from './pools'
 export { profiler } from './profiler'
 export type {
   MetricsRegistry,

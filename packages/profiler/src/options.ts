@@ -1,4 +1,5 @@
 import { type Logger, optionError, parseDuration, rejectUnknownOptions } from '@hotpath/core'
+import type { ExplainConfig } from './explain'
 import type { MetricsRegistry, ProfilerOptions } from './types'
 
 const PKG = '@hotpath/profiler'
@@ -17,7 +18,11 @@ const DEFAULTS = {
   buckets: DEFAULT_BUCKETS,
   sampleInterval: '5s' as number | string,
   eventLoop: true,
+  explain: false as ProfilerOptions['explain'],
 } as const
+
+/** `explain: true` means these. */
+const EXPLAIN_DEFAULTS = { minDurationMs: 50, sampleEvery: 10, minRows: 10_000 } as const
 
 const KNOWN = [...Object.keys(DEFAULTS), 'registry', 'logger', 'clock'] as const
 
@@ -34,6 +39,8 @@ export interface Config {
   readonly buckets: readonly number[]
   readonly sampleIntervalMs: number
   readonly eventLoop: boolean
+  /** Missing-index advice from sampled EXPLAINs; `null` when off (the default). */
+  readonly explain: ExplainConfig | null
   readonly logger: Logger | undefined
   readonly clock: () => bigint
 }
@@ -73,6 +80,7 @@ export function resolveOptions(options: Readonly<ProfilerOptions> | undefined): 
     buckets: checkBuckets(o.buckets),
     sampleIntervalMs,
     eventLoop: o.eventLoop,
+    explain: explainConfig(o.explain),
     logger: o.logger,
     clock: o.clock ?? process.hrtime.bigint,
   }
@@ -99,4 +107,23 @@ function checkBuckets(buckets: unknown): readonly number[] {
     previous = bound
   }
   return Object.freeze([...buckets])
+}
+
+function explainConfig(value: ProfilerOptions['explain']): ExplainConfig | null {
+  if (value === false || value === undefined) return null
+  if (value !== true && (value === null || typeof value !== 'object')) {
+    optionError(PKG, 'explain must be true, false or { minDurationMs, sampleEvery, minRows }.')
+  }
+  const given = value === true ? {} : value
+  rejectUnknownOptions(`${PKG} explain`, given, Object.keys(EXPLAIN_DEFAULTS))
+  const e = { ...EXPLAIN_DEFAULTS, ...given }
+  if (typeof e.minDurationMs !== 'number' || !Number.isFinite(e.minDurationMs) || e.minDurationMs < 0) {
+    optionError(
+      PKG,
+      `explain.minDurationMs must be a number of milliseconds ≥ 0, got ${JSON.stringify(e.minDurationMs)}.`,
+    )
+  }
+  positiveInt('explain.sampleEvery', e.sampleEvery, 1_000_000)
+  positiveInt('explain.minRows', e.minRows, Number.MAX_SAFE_INTEGER)
+  return { minDurationNs: e.minDurationMs * 1e6, sampleEvery: e.sampleEvery, minRows: e.minRows }
 }

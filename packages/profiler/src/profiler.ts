@@ -12,10 +12,15 @@ import {
   writableFinished,
 } from '@hotpath/core'
 import type { NextFunction, Request, Response } from 'express'
+import { Explainer } from './explain'
+import { createInstrumentation } from './instrument'
 import { HistogramPool } from './intervals'
 import { defaultRegistry, registerMetrics } from './metrics'
+import { createObservers, OBSERVE } from './observe'
 import { resolveOptions } from './options'
+import { createPools } from './pools'
 import { QueryLog } from './queries'
+import { Recorder, useOf } from './recorder'
 import { createReports } from './reports'
 import { RouteTable } from './routes'
 import { startRuntimeSampler } from './runtime'
@@ -71,6 +76,13 @@ export function profiler(options?: Readonly<ProfilerOptions>): Profiler {
   }
 
   const wallMs = (now: bigint) => startedAtMs + Number(now - origin) / 1e6
+  const recorder = new Recorder({ clock, queryLog, routes, wallMs })
+  const pools = createPools(() => Number(clock() - origin) / 1e6)
+  const instrumentation = createInstrumentation(recorder, log, pools.mysqlPool)
+  if (config.explain !== null) {
+    recorder.explainer = new Explainer(config.explain, log, (fn) => recorder.internal(fn))
+  }
+  const observers = createObservers()
 
   function finish(req: Request, res: Response, state: RequestState): void {
     if (state.done) return
@@ -90,8 +102,9 @@ export function profiler(options?: Readonly<ProfilerOptions>): Profiler {
     record.outcomes[outcome]++
     if (state.queries !== null) {
       record.queries += state.queryCount
-      if (queryLog.endRequest(record.label, state.queries, wallMs(end))) record.nPlusOne++
+      if (queryLog.endRequest(record, state.queries, state.queryCount, wallMs(end))) record.nPlusOne++
     }
+    if (observers.active()) observers.notify(req, record.label, state)
     if (!slowLog.wants(ns)) return
     if (ns >= config.slowThresholdNs) record.slow++
     slowLog.add({
@@ -179,11 +192,14 @@ export function profiler(options?: Readonly<ProfilerOptions>): Profiler {
 
   const withServerTiming = config.serverTiming
   const handler = function profiler(req: Request, res: Response, next: NextFunction): void {
-    const state = new RequestState(clock())
+    const state = new RequestState(clock(), req)
     states.set(req, state)
     watchClose(res)
     if (withServerTiming) timingHook.attach(res, state)
-    next()
+    // Instrumented queries find their request in this store; none exists until instrument().
+    const context = recorder.context
+    if (context === undefined) next()
+    else context.run(state, next)
   }
 
   function query<T>(req: Request | undefined, sql: string, fn: () => T): T {
@@ -191,13 +207,10 @@ export function profiler(options?: Readonly<ProfilerOptions>): Profiler {
       argumentError('query(req, sql, fn) needs fn, a function that runs the query.')
     const shape = queryLog.shapeOf(sql)
     const state = stateOf(req)
-    if (state !== undefined && !state.done) {
-      if (state.queries === null) state.queries = new Map()
-      state.queries.set(shape, (state.queries.get(shape) ?? 0) + 1)
-      state.queryCount++
-    }
+    const use = state !== undefined && !state.done ? useOf(state, shape, 'custom', sql, null) : undefined
     return timed(clock, fn, (ns) => {
       const now = clock()
+      if (use !== undefined) use.end(ns, state?.last === use)
       if (queryLog.record(shape, ns)) {
         const route = req === undefined || req === null ? 'none' : routes.recordFor(req).label
         queryLog.addSlow(wallMs(now), route, shape, ns)
@@ -222,6 +235,8 @@ export function profiler(options?: Readonly<ProfilerOptions>): Profiler {
     slowLog,
     sampler,
     nPlusOneThreshold: config.nPlusOneThreshold,
+    pools: pools.health,
+    instrumented: instrumentation.names,
     startedAtMs,
     now: () => {
       const elapsedNs = Number(clock() - origin)
@@ -235,15 +250,21 @@ export function profiler(options?: Readonly<ProfilerOptions>): Profiler {
     query,
     span,
     ...reports,
+    instrument: instrumentation.instrument,
+    uninstrument: instrumentation.uninstrument,
+    watchPool: pools.watchPool,
     close(): void {
       if (closed) return
       closed = true
+      instrumentation.uninstrument()
+      pools.close()
       sampler.close()
       unregister()
       unregister = () => {}
     },
   }
   Object.defineProperty(handler, RECORD, { value: finish })
+  Object.defineProperty(handler, OBSERVE, { value: observers.add })
   return Object.assign(handler, members) as unknown as Profiler
 }
 

@@ -1,13 +1,26 @@
-import type { NPlusOneFinding, QueryReport, QueryShapeStats } from '@hotpath/core'
+import type {
+  DuplicateQueryFinding,
+  IndexAdvice,
+  NPlusOneFinding,
+  QueryReport,
+  QueryShapeStats,
+  Severity,
+} from '@hotpath/core'
 import type { Int32Histogram } from 'hdr-histogram-js'
 import { MAX_US, newHistogram } from './intervals'
 import { normalizeSql } from './normalize'
-import type { RouteTable } from './routes'
+import type { RouteRecord, RouteTable } from './routes'
+import { type Driver, duplicateHint, nPlusOneHint, type ShapeUse } from './usage'
 
 /** Query shapes are kept at 2 significant digits (≤ 1% error): 200 shapes cost ~2.5 MB, not 20. */
 const QUERY_DIGITS = 2
 const OTHER_SHAPE = 'other'
 const MAX_FINDINGS = 100
+/** Sentry's N+1 rule: this many consecutive runs of one shape, taking this long in total. */
+const SENTRY_RUN = 5
+const SENTRY_TOTAL_NS = 50e6
+/** Queries-per-request counts kept exactly up to this; above it they share the last bucket. */
+export const MAX_COUNTED = 255
 
 export class Shape {
   readonly shape: string
@@ -16,6 +29,9 @@ export class Shape {
   totalNs = 0
   maxNs = 0
   slow = 0
+  /** Executions seen by the EXPLAIN sampler, and its latest advice (null: none or not checked). */
+  sampled = 0
+  advice: IndexAdvice[] | null = null
 
   constructor(shape: string) {
     this.shape = shape
@@ -25,9 +41,14 @@ export class Shape {
 interface Finding {
   route: string
   shape: string
+  driver: Driver
   count: number
   requests: number
   lastSeenMs: number
+  sites: string[]
+  consecutive: number
+  totalNs: number
+  severity: Severity
 }
 
 interface SlowQuery {
@@ -45,16 +66,20 @@ export interface QueryConfig {
 }
 
 /**
- * Per-shape aggregation, slow queries and N+1 findings. Raw SQL → shape lookups are cached for
- * twice as many texts as shapes; past that (an app inlining literals) every text is normalised.
+ * Per-shape aggregation, slow queries, N+1 and duplicate findings. Raw SQL → shape lookups are
+ * cached for twice as many texts as shapes; past that (an app inlining literals) every text is
+ * normalised.
  */
 export class QueryLog {
   private readonly config: QueryConfig
-  private readonly shapes = new Map<string, Shape>()
+  readonly shapes = new Map<string, Shape>()
   private readonly texts = new Map<string, Shape>()
   private readonly findings = new Map<string, Finding>()
+  private readonly duplicates = new Map<string, Finding>()
   private readonly slow: SlowQuery[] = []
   private slowNext = 0
+  backgroundQueries = 0
+  backgroundNs = 0
 
   constructor(config: QueryConfig) {
     this.config = config
@@ -95,30 +120,63 @@ export class QueryLog {
     this.slowNext = (this.slowNext + 1) % this.config.slowRequests
   }
 
-  /** Called once per finished request with the times it ran each shape. */
-  endRequest(route: string, perShape: Map<Shape, number>, wallMs: number): boolean {
+  /** Called once per finished request with its use of each shape; true when it had an N+1. */
+  endRequest(record: RouteRecord, uses: Map<Shape, ShapeUse>, total: number, wallMs: number): boolean {
+    record.countQueries(total)
     const threshold = this.config.nPlusOneThreshold
     let flagged = false
-    for (const [shape, count] of perShape) {
-      if (count < threshold) continue
+    for (const use of uses.values()) {
+      if (use.dupes > 0) this.note(this.duplicates, record.label, use, use.dupes, wallMs)
+      if (use.count < threshold) continue
       flagged = true
-      const key = `${route}\u0000${shape.shape}`
-      let finding = this.findings.get(key)
-      if (finding === undefined) {
-        if (this.findings.size >= MAX_FINDINGS) continue
-        finding = { route, shape: shape.shape, count: 0, requests: 0, lastSeenMs: wallMs }
-        this.findings.set(key, finding)
-      }
-      finding.requests++
-      if (count > finding.count) finding.count = count
-      finding.lastSeenMs = wallMs
+      this.note(this.findings, record.label, use, use.count, wallMs)
     }
     return flagged
   }
 
+  private note(
+    into: Map<string, Finding>,
+    route: string,
+    use: ShapeUse,
+    count: number,
+    wallMs: number,
+  ): void {
+    const key = `${route}\u0000${use.shape.shape}`
+    let f = into.get(key)
+    if (f === undefined) {
+      if (into.size >= MAX_FINDINGS) return
+      f = {
+        route,
+        shape: use.shape.shape,
+        driver: use.driver,
+        count: 0,
+        requests: 0,
+        lastSeenMs: wallMs,
+        sites: [],
+        consecutive: 0,
+        totalNs: 0,
+        severity: 'warning',
+      }
+      into.set(key, f)
+    }
+    f.requests++
+    if (count > f.count) f.count = count
+    if (use.maxRun > f.consecutive) f.consecutive = use.maxRun
+    if (use.ns > f.totalNs) f.totalNs = use.ns
+    if (use.maxRun >= SENTRY_RUN && use.maxRunNs >= SENTRY_TOTAL_NS) f.severity = 'critical'
+    if (use.sites !== null) {
+      for (const s of use.sites) if (f.sites.length < 4 && !f.sites.includes(s)) f.sites.push(s)
+    }
+    f.lastSeenMs = wallMs
+  }
+
   report(routes: RouteTable): QueryReport {
     const shapes: QueryShapeStats[] = []
-    for (const s of this.shapes.values()) shapes.push(shapeStats(s))
+    const advice: IndexAdvice[] = []
+    for (const s of this.shapes.values()) {
+      shapes.push(shapeStats(s))
+      if (s.advice !== null) advice.push(...s.advice)
+    }
     shapes.sort((a, b) => b.totalMs - a.totalMs)
     const slow = this.recentSlow().map((q) => ({
       time: new Date(q.timeMs).toISOString(),
@@ -126,15 +184,29 @@ export class QueryLog {
       shape: q.shape,
       durationMs: round(q.durationMs),
     }))
-    const nPlusOne: NPlusOneFinding[] = [...this.findings.values()]
-      .sort((a, b) => b.requests - a.requests || b.count - a.count)
-      .map((f) => ({
-        route: f.route,
-        shape: f.shape,
-        count: f.count,
-        requests: f.requests,
-        lastSeen: new Date(f.lastSeenMs).toISOString(),
-      }))
+    const nPlusOne: NPlusOneFinding[] = sorted(this.findings).map((f) => ({
+      route: f.route,
+      shape: f.shape,
+      count: f.count,
+      requests: f.requests,
+      lastSeen: new Date(f.lastSeenMs).toISOString(),
+      severity: f.severity,
+      consecutive: f.consecutive,
+      totalMs: round(f.totalNs / 1e6),
+      callSites: [...f.sites],
+      driver: f.driver,
+      hint: nPlusOneHint(f.driver),
+    }))
+    const duplicates: DuplicateQueryFinding[] = sorted(this.duplicates).map((f) => ({
+      route: f.route,
+      shape: f.shape,
+      count: f.count,
+      requests: f.requests,
+      lastSeen: new Date(f.lastSeenMs).toISOString(),
+      callSites: [...f.sites],
+      driver: f.driver,
+      hint: duplicateHint(f.driver),
+    }))
     const perRoute: QueryReport['perRoute'] = []
     for (const r of routes.byLabel.values()) {
       if (r.queries === 0 || r.requests === 0) continue
@@ -142,10 +214,12 @@ export class QueryLog {
         route: r.label,
         requests: r.requests,
         queriesPerRequest: round(r.queries / r.requests),
+        ...r.queryPercentiles(),
       })
     }
     perRoute.sort((a, b) => b.queriesPerRequest - a.queriesPerRequest)
-    return { shapes, slow, nPlusOne, perRoute }
+    const background = { queries: this.backgroundQueries, totalMs: round(this.backgroundNs / 1e6) }
+    return { shapes, slow, nPlusOne, perRoute, duplicates, advice, background }
   }
 
   /** Newest first. */
@@ -155,6 +229,10 @@ export class QueryLog {
     for (let i = 1; i <= n; i++) out.push(this.slow[(this.slowNext - i + n) % n] as SlowQuery)
     return out
   }
+}
+
+function sorted(findings: Map<string, Finding>): Finding[] {
+  return [...findings.values()].sort((a, b) => b.requests - a.requests || b.count - a.count)
 }
 
 function shapeStats(s: Shape): QueryShapeStats {

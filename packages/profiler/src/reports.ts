@@ -1,6 +1,7 @@
 import {
   HotpathError,
   type Insight,
+  type PoolHealth,
   type ProfilerOverview,
   type QueryReport,
   WINDOWS,
@@ -25,6 +26,8 @@ export interface ReportSources {
   readonly slowLog: SlowLog
   readonly sampler: RuntimeSampler
   readonly nPlusOneThreshold: number
+  readonly pools: () => PoolHealth[]
+  readonly instrumented: () => string[]
   readonly startedAtMs: number
   readonly now: () => Now
 }
@@ -84,7 +87,7 @@ export function createReports(src: ReportSources): Reports {
   }
 
   function queries(): QueryReport {
-    return src.queryLog.report(src.routes)
+    return { ...src.queryLog.report(src.routes), pools: src.pools(), instrumented: src.instrumented() }
   }
 
   function insights(): Insight[] {

@@ -1,6 +1,7 @@
 import { routeOf, UNMATCHED } from '@hotpath/core'
 import type { Request } from 'express'
 import type { HistogramPool } from './intervals'
+import { MAX_COUNTED } from './queries'
 import { Series } from './series'
 import type { Outcome } from './types'
 
@@ -23,9 +24,41 @@ export class RouteRecord {
   requests = 0
   slow = 0
   nPlusOne = 0
+  /** Requests by how many queries they ran (index = count, last = more), made on first use. */
+  private queryCounts: Uint32Array | null = null
+  private maxQueries = 0
 
   constructor(label: string) {
     this.label = label
+  }
+
+  /** Counts one finished request that ran `n` queries (every request of a route that queries). */
+  countQueries(n: number): void {
+    if (this.queryCounts === null) this.queryCounts = new Uint32Array(MAX_COUNTED + 2)
+    const counts = this.queryCounts
+    counts[n > MAX_COUNTED ? MAX_COUNTED + 1 : n] =
+      (counts[n > MAX_COUNTED ? MAX_COUNTED + 1 : n] as number) + 1
+    if (n > this.maxQueries) this.maxQueries = n
+  }
+
+  /** Queries per request at p50 / p95 / max; requests that ran none count as 0. */
+  queryPercentiles(): { p50: number; p95: number; max: number } {
+    const counts = this.queryCounts
+    if (counts === null || this.requests === 0) return { p50: 0, p95: 0, max: this.maxQueries }
+    let counted = 0
+    for (const c of counts) counted += c
+    const zeros = Math.max(0, this.requests - counted)
+    const at = (q: number): number => {
+      const rank = Math.ceil(q * this.requests)
+      let seen = zeros
+      if (seen >= rank) return 0
+      for (let i = 0; i < counts.length; i++) {
+        seen += counts[i] as number
+        if (seen >= rank) return i > MAX_COUNTED ? this.maxQueries : i
+      }
+      return this.maxQueries
+    }
+    return { p50: at(0.5), p95: at(0.95), max: this.maxQueries }
   }
 
   /** The series of one request; `slot` is the current interval, `bounds` the Prometheus buckets. */

@@ -1,16 +1,22 @@
 import { isPromiseLike } from '@hotpath/core'
 import type { Shape } from './queries'
+import type { ShapeUse } from './usage'
 
 /** What the profiler keeps for one request while it runs (in the instance's WeakMap keyed by `req`). */
 export class RequestState {
   readonly start: bigint
+  /** The request, for the route label of a slow query (the state dies with the request). */
+  readonly req: object
   spans: Array<{ name: string; ns: number }> | null = null
-  queries: Map<Shape, number> | null = null
+  queries: Map<Shape, ShapeUse> | null = null
+  /** The shape of the latest query, for Sentry's "consecutive" rule. */
+  last: ShapeUse | null = null
   queryCount = 0
   done = false
 
-  constructor(start: bigint) {
+  constructor(start: bigint, req: object) {
     this.start = start
+    this.req = req
   }
 }
 

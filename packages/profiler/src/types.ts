@@ -9,6 +9,8 @@ import type {
   WindowName,
 } from '@hotpath/core'
 import type { Request, RequestHandler } from 'express'
+import type { InstrumentModules } from './instrument'
+import type { WatchPoolOptions } from './pools'
 
 /** How a request ended; every request is recorded exactly once with one of these. */
 export type Outcome = 'finished' | 'aborted' | 'errored' | 'streaming'
@@ -45,6 +47,15 @@ export interface ProfilerOptions {
   sampleInterval?: number | string
   /** Sample event-loop delay with `perf_hooks.monitorEventLoopDelay`. Default `true`. */
   eventLoop?: boolean
+  /**
+   * Missing-index advice: for slow shapes of instrumented drivers, run `EXPLAIN` (PostgreSQL
+   * `FORMAT JSON`, MariaDB/MySQL `FORMAT=JSON`, SQLite `EXPLAIN QUERY PLAN`) after the response
+   * on every `sampleEvery`-th execution at or over `minDurationMs`, and turn a sequential / full
+   * scan of a table of at least `minRows` rows into advice. `true` = `{ minDurationMs: 50,
+   * sampleEvery: 10, minRows: 10000 }`. Default `false`. MariaDB/MySQL EXPLAINs run on the first
+   * pool given to `watchPool`.
+   */
+  explain?: boolean | { minDurationMs?: number; sampleEvery?: number; minRows?: number }
   logger?: Logger
   /**
    * Monotonic clock in nanoseconds. Default `process.hrtime.bigint`. Windows rotate and durations
@@ -87,6 +98,17 @@ export interface Profiler extends RequestHandler, ProfilerSource {
   /** The registry the metrics live on, or `undefined` when metrics are off. */
   readonly registry: MetricsRegistry | undefined
   query<T>(req: Request | undefined, sql: string, fn: () => T): T
+  /**
+   * Times every query of the given driver modules and ties it to its request (through an
+   * AsyncLocalStorage entered by this middleware); queries outside a request go to the
+   * `background` bucket. `'auto'` instruments the drivers installed beside the app. Idempotent;
+   * returns the drivers now instrumented.
+   */
+  instrument(modules: Readonly<InstrumentModules> | 'auto'): string[]
+  /** Removes every wrap and subscription of this profiler (others keep theirs). */
+  uninstrument(): void
+  /** Reports size, idle, in use, waiting, acquire-wait p95 and saturation of a pool; returns the unwatch. */
+  watchPool(pool: unknown, options?: Readonly<WatchPoolOptions>): () => void
   span<T>(req: Request | undefined, name: string, fn: () => T): T
   routes(window?: WindowName): RouteDetail[]
   slowest(limit?: number, window?: WindowName): RouteDetail[]

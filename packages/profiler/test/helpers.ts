@@ -44,7 +44,7 @@ export function recordDirect(
   durationMs: number,
   status = 200,
 ): void {
-  const state = new RequestState(clock())
+  const state = new RequestState(clock(), req)
   clock.advanceMs(durationMs)
   const res = { statusCode: status, headersSent: true, writableFinished: true, getHeader: () => undefined }
   ;(prof as unknown as Record<symbol, Recorder>)[RECORD](req as Request, res as unknown as Response, state)

@@ -335,6 +335,12 @@ describe('queries and spans in a request', () => {
         count: 4,
         requests: 2,
         lastSeen: expect.any(String),
+        severity: 'warning',
+        consecutive: 4,
+        totalMs: expect.any(Number),
+        callSites: [expect.stringMatching(/^packages\/profiler\/test\/requests\.test\.ts:\d+:\d+$/)],
+        driver: 'custom',
+        hint: expect.stringContaining('Batch the lookups'),
       },
     ])
   })
@@ -364,7 +370,9 @@ describe('queries and spans in a request', () => {
     })
     for (let i = 0; i < 3; i++) await supertest(app).get('/list').expect(200)
     await until(() => totalOf(prof) === 3)
-    expect(prof.queries().perRoute).toEqual([{ route: 'GET /list', requests: 3, queriesPerRequest: 3 }])
+    expect(prof.queries().perRoute).toEqual([
+      { route: 'GET /list', requests: 3, queriesPerRequest: 3, p50: 3, p95: 3, max: 3 },
+    ])
   })
 })
 

@@ -1,0 +1,130 @@
+import { AsyncResource } from 'node:async_hooks'
+import type { ExplainTarget } from '../explain'
+import type { Recorder } from '../recorder'
+import { addWrap, type Method, ownerOf } from '../wrap'
+import { beginAll, endAll, endingCallback, endOnSettle, type Runs } from './common'
+
+type Fn = Method
+
+interface PgClient {
+  constructor: new (config: object) => PgClient & { connect(): Promise<void>; end(): Promise<void> }
+  query: Fn
+  user?: string
+  database?: string
+  port?: number
+  host?: string
+  password?: unknown
+  ssl?: unknown
+}
+
+interface PgModule {
+  Client?: { prototype: object }
+  Pool?: { prototype: object }
+}
+
+/**
+ * pg publishes no diagnostics channel (8.x), so `Client.prototype.query` is wrapped: pool
+ * queries end there too. Every form is timed: callback, promise, and submittables (Query,
+ * pg-query-stream, pg-cursor) by their callback or their 'end' / 'error' / 'close'.
+ */
+export function instrumentPg(pg: unknown, recorder: Recorder): (() => void) | undefined {
+  const mod = pg as PgModule
+  const proto = mod?.Client?.prototype
+  if (proto === undefined) return undefined
+  const owner = ownerOf(proto, 'query')
+  if (owner === undefined) return undefined
+  const undo = [addWrap(owner, 'query', recorder, makeQuery)]
+  // A pool's queued `connect` callback runs when another request releases its client, so in
+  // that request's async context; bound to the caller's context, the query lands on its request.
+  const pool = mod.Pool === undefined ? undefined : ownerOf(mod.Pool.prototype, 'connect')
+  if (pool !== undefined) undo.push(addWrap(pool, 'connect', recorder, makeConnect))
+  return () => {
+    for (const u of undo) u()
+  }
+}
+
+function makeQuery(original: Fn, sinks: readonly Recorder[]): Fn {
+  return function query(this: PgClient, config: unknown, values?: unknown, callback?: unknown): unknown {
+    if (sinks.length === 0 || config === null || config === undefined) {
+      // biome-ignore lint/complexity/noArguments: forwarded untouched when nothing listens.
+      return original.apply(this, arguments as never)
+    }
+    const c = config as { text?: unknown; values?: unknown; submit?: unknown; callback?: unknown; once?: Fn }
+    const sql = typeof config === 'string' ? config : c.text
+    if (typeof sql !== 'string') return original.call(this, config, values, callback)
+    const params =
+      typeof config === 'string' || c.values === undefined
+        ? typeof values === 'function'
+          ? undefined
+          : values
+        : c.values
+    const runs = beginAll(sinks, 'pg', sql, params, pgTarget, this)
+    if (runs === undefined) return original.call(this, config, values, callback)
+    if (typeof values === 'function')
+      return original.call(this, config, endingCallback(runs, values as Fn), callback)
+    if (typeof callback === 'function')
+      return original.call(this, config, values, endingCallback(runs, callback as Fn))
+    if (typeof c.submit === 'function') {
+      if (typeof c.callback === 'function') c.callback = endingCallback(runs, c.callback as Fn)
+      else endOnEvents(runs, c)
+      return original.call(this, config, values, callback)
+    }
+    let result: unknown
+    try {
+      result = original.call(this, config, values, callback)
+    } catch (err) {
+      endAll(runs)
+      throw err
+    }
+    endOnSettle(runs, result)
+    return result
+  }
+}
+
+function endOnEvents(runs: Runs, emitter: { once?: Fn }): void {
+  if (typeof emitter.once !== 'function') {
+    endAll(runs)
+    return
+  }
+  const done = () => endAll(runs)
+  emitter.once.call(emitter, 'end', done)
+  emitter.once.call(emitter, 'error', done)
+  emitter.once.call(emitter, 'close', done)
+}
+
+function makeConnect(original: Fn, sinks: readonly Recorder[]): Fn {
+  return function connect(this: { _idle?: unknown[] }, cb?: unknown): unknown {
+    // With an idle client the callback comes on the next tick, in the caller's context already.
+    if (sinks.length === 0 || typeof cb !== 'function' || (this._idle?.length ?? 0) > 0)
+      return original.call(this, cb)
+    return original.call(this, AsyncResource.bind(cb as Fn))
+  }
+}
+
+/** EXPLAIN on a connection of its own (the query's client may be back in its pool by now). */
+function pgTarget(ctx: unknown): ExplainTarget | undefined {
+  const client = ctx as PgClient
+  if (typeof client?.constructor !== 'function') return undefined
+  const fresh = new client.constructor({
+    user: client.user,
+    database: client.database,
+    port: client.port,
+    host: client.host,
+    password: client.password,
+    ssl: client.ssl,
+  })
+  let connected: Promise<void> | undefined
+  return {
+    dialect: 'postgres',
+    driver: 'pg',
+    async exec(sql, values) {
+      connected ??= fresh.connect()
+      await connected
+      const res = (await fresh.query(sql, Array.isArray(values) ? values : undefined)) as { rows: unknown[] }
+      return res.rows
+    },
+    async done() {
+      if (connected !== undefined) await fresh.end().catch(() => {})
+    },
+  }
+}
