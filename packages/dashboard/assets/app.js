@@ -267,6 +267,8 @@
   }
 
   function render(doc) {
+    // Panels in their own blocks (tasks, …) learn which sources exist from this event.
+    document.dispatchEvent(new CustomEvent('hotpath:dashboard', { detail: doc }))
     pollMs = Math.max(500, Number(doc.pollMs) || 2000)
     windowName = doc.window
     const select = $('window')
@@ -330,5 +332,157 @@
       poll()
     })
     poll()
+  })
+})()
+
+// Background tasks panel: its own poll of `tasks` (relative, so any mount path works); hidden when
+// the dashboard has no tasks source (404). Running, queued and failed tasks with progress bars,
+// and queue-wait / run-time percentiles per task name. Text only ever goes in through textContent.
+;(() => {
+  'use strict'
+
+  const $ = (id) => document.getElementById(id)
+  const SHOWN = { running: 0, pending: 1, failed: 2, timed_out: 3 }
+  const POLL_MS = 2000
+  let timer = 0
+  let inflight = false
+
+  const ms = (n) => {
+    if (typeof n !== 'number' || !Number.isFinite(n)) return '–'
+    if (n >= 60_000) return `${Math.round(n / 6000) / 10} min`
+    if (n >= 1000) return `${Math.round(n / 100) / 10} s`
+    return `${Math.round(n)} ms`
+  }
+
+  function cell(tr, text, header) {
+    const td = document.createElement(header ? 'th' : 'td')
+    if (header) td.scope = 'row'
+    td.textContent = String(text)
+    tr.appendChild(td)
+    return td
+  }
+
+  function emptyRow(body, columns, text) {
+    const tr = document.createElement('tr')
+    const td = cell(tr, text)
+    td.colSpan = columns
+    td.className = 'muted'
+    body.appendChild(tr)
+  }
+
+  async function act(method, url) {
+    try {
+      await fetch(url, {
+        method,
+        credentials: 'same-origin',
+        cache: 'no-store',
+        headers: { accept: 'application/json' },
+      })
+    } finally {
+      poll()
+    }
+  }
+
+  function actionButton(label, method, path) {
+    const button = document.createElement('button')
+    button.type = 'button'
+    button.textContent = label
+    button.addEventListener('click', () => {
+      button.disabled = true
+      act(method, path)
+    })
+    return button
+  }
+
+  function renderActive(tasks) {
+    const body = $('tasks-active').tBodies[0]
+    while (body.firstChild) body.removeChild(body.firstChild)
+    const shown = tasks
+      .filter((t) => t && Object.hasOwn(SHOWN, t.state))
+      .sort((a, b) => SHOWN[a.state] - SHOWN[b.state] || b.createdAt - a.createdAt)
+      .slice(0, 50)
+    if (shown.length === 0) return emptyRow(body, 7, 'No running, queued or failed tasks.')
+    for (const t of shown) {
+      const tr = document.createElement('tr')
+      cell(tr, `${t.name} · ${t.id}`, true)
+      cell(tr, t.state === 'pending' ? 'queued' : t.state.replace('_', ' '))
+      const bar = document.createElement('progress')
+      bar.max = 100
+      bar.value = typeof t.progress === 'number' ? t.progress : 0
+      bar.textContent = `${Math.round(bar.value)}%`
+      const progressCell = cell(tr, '')
+      progressCell.appendChild(bar)
+      progressCell.appendChild(document.createTextNode(` ${Math.round(bar.value)}%`))
+      cell(tr, t.error ? `${t.error.code}: ${t.error.message}` : t.message || '')
+      cell(tr, ms(t.queueMs))
+      cell(tr, t.durationMs === null && t.startedAt ? ms(Date.now() - t.startedAt) : ms(t.durationMs))
+      const actions = cell(tr, '')
+      const path = `tasks/${encodeURIComponent(t.id)}`
+      if (t.state === 'running' || t.state === 'pending')
+        actions.appendChild(actionButton('Cancel', 'DELETE', path))
+      else actions.appendChild(actionButton('Retry', 'POST', `${path}/retry`))
+      body.appendChild(tr)
+    }
+  }
+
+  function renderNames(names) {
+    const body = $('tasks-names').tBodies[0]
+    while (body.firstChild) body.removeChild(body.firstChild)
+    if (!Array.isArray(names) || names.length === 0) return emptyRow(body, 8, 'No task has run yet.')
+    for (const n of names) {
+      const tr = document.createElement('tr')
+      cell(tr, n.name, true)
+      cell(tr, n.runMs.count)
+      cell(tr, n.failed)
+      cell(tr, ms(n.queueMs.p50))
+      cell(tr, ms(n.queueMs.p95))
+      cell(tr, ms(n.runMs.p50))
+      cell(tr, ms(n.runMs.p95))
+      cell(tr, ms(n.runMs.p99))
+      body.appendChild(tr)
+    }
+  }
+
+  async function poll() {
+    if (inflight || !enabled) return
+    inflight = true
+    clearTimeout(timer)
+    try {
+      const url = 'tasks?limit=200'
+      const response = await fetch(url, {
+        credentials: 'same-origin',
+        cache: 'no-store',
+        headers: { accept: 'application/json' },
+      })
+      if (!enabled) return
+      if (!response.ok) throw new Error(`tasks answered ${response.status}`)
+      const doc = await response.json()
+      $('tasks-section').hidden = false
+      const c = doc.stats?.counts || {}
+      $('tasks-counts').textContent =
+        `${c.running ?? 0} running · ${c.pending ?? 0} queued · ${c.failed ?? 0} failed · ` +
+        `${c.timed_out ?? 0} timed out · ${c.completed ?? 0} completed (${doc.stats ? doc.stats.engine : '?'} engine)`
+      renderActive(Array.isArray(doc.tasks) ? doc.tasks : [])
+      renderNames(doc.stats?.names)
+      timer = setTimeout(poll, POLL_MS)
+    } catch {
+      timer = setTimeout(poll, POLL_MS * 2)
+    } finally {
+      inflight = false
+    }
+  }
+
+  // The main poll says whether the dashboard has a tasks source; without one this panel stays
+  // hidden and never asks (a 404 would be noise in the console).
+  let enabled = false
+  document.addEventListener('hotpath:dashboard', (event) => {
+    const has = Boolean(event.detail?.sources?.tasks) && $('tasks-section') !== null
+    if (has === enabled) return
+    enabled = has
+    if (has) poll()
+    else {
+      clearTimeout(timer)
+      $('tasks-section').hidden = true
+    }
   })
 })()

@@ -154,6 +154,7 @@ const SOURCE_MEMBERS: Record<keyof DashboardSources, readonly string[]> = {
   compression: ['stats'],
   profiler: ['stats', 'overview', 'routes', 'slowest', 'insights', 'queries'],
   rateLimit: ['stats'],
+  tasks: ['stats', 'get', 'list', 'cancel', 'retry', 'on'],
 }
 
 function resolveSources(sources: DashboardSources | undefined): DashboardSources {

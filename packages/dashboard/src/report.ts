@@ -126,6 +126,7 @@ export function dashboardHandler(sources: Sources, config: Config, log: OnceLogg
         compression: sources.compression !== undefined,
         profiler: sources.profiler !== undefined,
         rateLimit: sources.rateLimit !== undefined,
+        tasks: sources.tasks !== undefined,
       },
       overview: snapshot.overview ?? null,
       slowest: slowest ?? null,

@@ -22,6 +22,7 @@ import {
 } from './report'
 import { securityHeaders } from './security'
 import { createSessions } from './sessions'
+import { tasksRoutes } from './tasks'
 import type { DashboardOptions } from './types'
 import { cacheClearHandlers, signInHandlers, signOutHandler } from './write'
 
@@ -124,6 +125,7 @@ export function dashboard(options: DashboardOptions): Router {
     sources.rateLimit && statsHandler('rateLimit', sources),
     'No rate-limit source: pass sources.rateLimit (a @hotpath/rate-limit instance).',
   )
+  router.use('/tasks', tasksRoutes(sources.tasks, auth, config, log))
   read('/dashboard', dashboardHandler(sources, config, log), '')
   read('/metrics', metricsHandler(config), '')
   // Everything under the mount path belongs to the dashboard: an unknown path is answered here.

@@ -5,6 +5,7 @@ import type {
   ProfilerSource,
   RateLimitStats,
   StatsSource,
+  TasksSource,
 } from '@hotpath/core'
 import type { Request } from 'express'
 
@@ -28,6 +29,8 @@ export interface DashboardSources {
   readonly compression?: StatsSource<CompressionStats>
   readonly profiler?: ProfilerSource
   readonly rateLimit?: StatsSource<RateLimitStats>
+  /** A `@hotpath/tasks` instance: `/tasks` endpoints and the tasks panel. */
+  readonly tasks?: TasksSource
 }
 
 /** The part of a prom-client `Registry` that `/metrics` needs (prom-client stays optional). */
