@@ -45,6 +45,21 @@ export type {
 export { WINDOWS } from './contracts'
 export { negotiateEncoding } from './encoding'
 export { didYouMean, HotpathError, optionError, rejectUnknownOptions } from './errors'
+export type {
+  AlertState,
+  Coverage,
+  FleetAction,
+  FleetInstance,
+  FleetOutlier,
+  FleetRoute,
+  FleetSessions,
+  FleetSource,
+  FleetView,
+  HistoryMetric,
+  HistoryQuery,
+  HistorySeries,
+  Regression,
+} from './fleet-contract'
 export {
   appendVary,
   HOP_BY_HOP,

@@ -1,3 +1,4 @@
+export type { RouteHistogram } from './histograms'
 export type { InstrumentModules } from './instrument'
 export { normalizeSql } from './normalize'
 export { DEFAULT_BUCKETS } from './options'

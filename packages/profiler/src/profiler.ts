@@ -13,6 +13,7 @@ import {
 } from '@hotpath/core'
 import type { NextFunction, Request, Response } from 'express'
 import { Explainer } from './explain'
+import { createHistogramExport } from './histograms'
 import { createInstrumentation } from './instrument'
 import { HistogramPool } from './intervals'
 import { defaultRegistry, registerMetrics } from './metrics'
@@ -253,6 +254,10 @@ export function profiler(options?: Readonly<ProfilerOptions>): Profiler {
     instrument: instrumentation.instrument,
     uninstrument: instrumentation.uninstrument,
     watchPool: pools.watchPool,
+    histograms: createHistogramExport(routes, () => {
+      const elapsedNs = Number(clock() - origin)
+      return { slot: Math.floor(elapsedNs / SLOT_NS), elapsedNs }
+    }),
     close(): void {
       if (closed) return
       closed = true
