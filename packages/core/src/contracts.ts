@@ -289,7 +289,9 @@ export interface OverloadStats {
   limit: number | null
   inFlight: number
   queued: number
-  /** True while the queue has not emptied for `interval`: LIFO service, `target` timeout. */
+  /** Requests whose client left while they waited in the queue. */
+  abandoned: number
+  /** True once queued requests have waited at least `target` for a whole `interval` (CoDel): LIFO service, `target` timeout. */
   congested: boolean
   /** Time admitted requests waited in the admission queue (0 for those admitted at once). */
   queueDelayMs: { p50: number; p99: number }

@@ -288,6 +288,7 @@ export function overload(options: Readonly<OverloadOptions> = {}): OverloadGuard
     limit: limiter ? limiter.limit : null,
     inFlight,
     queued: queued(),
+    abandoned: counts.abandoned,
     congested,
     queueDelayMs: { p50: round3(queueDelay.quantile(0.5)), p99: round3(queueDelay.quantile(0.99)) },
     minRttMs: round3(limiter?.minRtt ?? 0),
