@@ -91,16 +91,18 @@ function cut(res: ServerResponse, tail: string): void {
     if (socket && !socket.destroyed) socket.end(() => socket.destroy())
     else res.destroy()
   }
+  // Through a compressor the write callback only says the bytes reached zlib, not the socket.
+  const compressed = getHeader(res, 'content-encoding') !== undefined
   try {
-    if (tail) res.write(tail, finish)
+    if (tail) res.write(tail, compressed ? undefined : finish)
     const flush = (res as { flush?: () => void }).flush
     if (typeof flush === 'function') flush.call(res)
   } catch {
     finish()
     return
   }
-  // A compressor takes the write callback away; its flushed output is out well within this.
-  timer = setTimeout(finish, tail ? CUT_GRACE_MS : 0)
+  // zlib's flushed output is out well within this.
+  timer = setTimeout(finish, tail || compressed ? CUT_GRACE_MS : 0)
 }
 
 function errorLine(items: number): string {
@@ -143,9 +145,9 @@ export function runStream(
     waiting = undefined
     w?.()
   }
-  // One listener each for the whole stream: a compressor routes `drain` to its own stream,
-  // where a per-wait `once` could never be removed.
-  res.on('drain', wake)
+  // One `drain` listener for the whole stream, added after the first write: a compressor set up
+  // as the head goes out routes `drain` to its own stream, where a per-wait `once` would leak.
+  let draining = false
   res.on('close', () => {
     closed = true
     // A client that went away stops the source now, even one waiting on its database.
@@ -174,8 +176,13 @@ export function runStream(
     chunks++
     result.bytes += Buffer.byteLength(text)
     const ok = res.write(text)
-    // The first chunk goes out at once (time to first byte); later ones as the compressor fills.
-    if (chunks === 1) (res as { flush?: () => void }).flush?.()
+    if (!draining) {
+      draining = true
+      res.on('drain', wake)
+    }
+    // Every chunk leaves a compressor as it is written (about chunkSize characters at a time):
+    // the first one sets the time to first byte, and a slow source is never held back.
+    ;(res as { flush?: () => void }).flush?.()
     return ok
   }
 
