@@ -1,7 +1,9 @@
-import type { AsyncLocalStorage } from 'node:async_hooks'
+import { type AsyncLocalStorage, AsyncResource } from 'node:async_hooks'
 import * as dc from 'node:diagnostics_channel'
 import type { ExplainTarget } from '../explain'
 import type { QueryRun, Recorder, Store } from '../recorder'
+import { addWrap, type Method, ownerOf } from '../wrap'
+import { beginAll, endAll, endingCallback, insideAll } from './common'
 
 interface QueryContext {
   query?: unknown
@@ -70,6 +72,15 @@ export function instrumentMysql2(
   }
   const undoQuery = subscribe('mysql2:query', true)
   const undoExecute = subscribe('mysql2:execute', false)
+  // A pool query reaches the connection (and its channel) from the pool's getConnection
+  // callback, whose stack no longer holds the application frame: pool `query` / `execute` are
+  // counted where the application calls them, and the connection query under them is not.
+  const poolProto = (mysql2 as { Pool?: { prototype: object } }).Pool?.prototype
+  const undoPool: Array<() => void> = []
+  for (const method of ['query', 'execute'] as const) {
+    const owner = poolProto === undefined ? undefined : ownerOf(poolProto, method)
+    if (owner !== undefined) undoPool.push(addWrap(owner, method, recorder, makePoolCall))
+  }
   const poolConnect = dc.tracingChannel('mysql2:pool:connect')
   const poolKey = Symbol('hotpath.profiler.mysql2.pool')
   const poolHandlers = {
@@ -83,9 +94,54 @@ export function instrumentMysql2(
     (message) => ((message as QueryContext)[poolKey] as { store: Store } | undefined)?.store as Store,
   )
   return () => {
+    for (const u of undoPool) u()
     undoQuery()
     undoExecute()
     poolConnect.start.unsubscribe(poolHandlers.start)
     poolConnect.asyncStart.unbindStore(context)
+  }
+}
+
+function makePoolCall(original: Method, sinks: readonly Recorder[]): Method {
+  return function poolCall(this: PoolLike, sql: unknown, values?: unknown, cb?: unknown): unknown {
+    const text = typeof sql === 'string' ? sql : (sql as { sql?: unknown } | null)?.sql
+    if (sinks.length === 0 || typeof text !== 'string') return original.call(this, sql, values, cb)
+    const given = typeof values === 'function' ? undefined : values
+    const params = given ?? (sql as { values?: unknown }).values
+    const runs = beginAll(sinks, 'mysql2', text, params, poolTarget, this)
+    if (runs === undefined) return original.call(this, sql, values, cb)
+    const callback = typeof values === 'function' ? values : cb
+    if (typeof callback === 'function') {
+      // The caller's callback runs in the caller's context, not in the profiler's own one below.
+      const done = endingCallback(runs, AsyncResource.bind(callback as Method))
+      return insideAll(sinks, () =>
+        typeof values === 'function'
+          ? original.call(this, sql, done)
+          : original.call(this, sql, values, done),
+      )
+    }
+    const command = insideAll(sinks, () => original.call(this, sql, values, cb)) as {
+      once?: (event: string, fn: () => void) => unknown
+    }
+    if (typeof command?.once === 'function') {
+      command.once('end', () => endAll(runs))
+      command.once('error', () => endAll(runs))
+    } else endAll(runs)
+    return command
+  }
+}
+
+function poolTarget(ctx: unknown): ExplainTarget | undefined {
+  const pool = ctx as PoolLike
+  if (typeof pool?.query !== 'function') return undefined
+  return {
+    dialect: 'mysql',
+    driver: 'mysql2',
+    exec: (sql, values) =>
+      new Promise((resolve, reject) => {
+        pool.query(sql, Array.isArray(values) ? values : [], (err, rows) =>
+          err ? reject(err) : resolve(rows as unknown[]),
+        )
+      }),
   }
 }

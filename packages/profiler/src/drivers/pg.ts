@@ -2,7 +2,7 @@ import { AsyncResource } from 'node:async_hooks'
 import type { ExplainTarget } from '../explain'
 import type { Recorder } from '../recorder'
 import { addWrap, type Method, ownerOf } from '../wrap'
-import { beginAll, endAll, endingCallback, endOnSettle, type Runs } from './common'
+import { beginAll, endAll, endingCallback, endOnSettle, insideAll, type Runs } from './common'
 
 type Fn = Method
 
@@ -38,6 +38,10 @@ export function instrumentPg(pg: unknown, recorder: Recorder): (() => void) | un
   // that request's async context; bound to the caller's context, the query lands on its request.
   const pool = mod.Pool === undefined ? undefined : ownerOf(mod.Pool.prototype, 'connect')
   if (pool !== undefined) undo.push(addWrap(pool, 'connect', recorder, makeConnect))
+  // `pool.query` reaches `Client#query` from the pool's connect callback, whose stack no longer
+  // holds the application frame: the query is counted (and its call site taken) at `pool.query`.
+  const poolQuery = mod.Pool === undefined ? undefined : ownerOf(mod.Pool.prototype, 'query')
+  if (poolQuery !== undefined) undo.push(addWrap(poolQuery, 'query', recorder, makePoolQuery))
   return () => {
     for (const u of undo) u()
   }
@@ -81,6 +85,49 @@ function makeQuery(original: Fn, sinks: readonly Recorder[]): Fn {
   }
 }
 
+function makePoolQuery(original: Fn, sinks: readonly Recorder[]): Fn {
+  return function query(this: PgPool, text: unknown, values?: unknown, cb?: unknown): unknown {
+    if (sinks.length === 0 || text === null || (typeof text !== 'object' && typeof text !== 'string')) {
+      return original.call(this, text, values, cb)
+    }
+    const t = text as { text?: unknown; values?: unknown }
+    const sql = typeof text === 'string' ? text : t.text
+    if (typeof sql !== 'string') return original.call(this, text, values, cb)
+    const params =
+      typeof text === 'string' || t.values === undefined
+        ? typeof values === 'function'
+          ? undefined
+          : values
+        : t.values
+    const runs = beginAll(sinks, 'pg', sql, params, pgPoolTarget, this)
+    if (runs === undefined) return original.call(this, text, values, cb)
+    // The caller's callback runs in the caller's context, not in the profiler's own one below.
+    if (typeof values === 'function') {
+      const done = endingCallback(runs, AsyncResource.bind(values as Fn))
+      return insideAll(sinks, () => original.call(this, text, done))
+    }
+    if (typeof cb === 'function') {
+      const done = endingCallback(runs, AsyncResource.bind(cb as Fn))
+      return insideAll(sinks, () => original.call(this, text, values, done))
+    }
+    const result = insideAll(sinks, () => original.call(this, text, values))
+    endOnSettle(runs, result)
+    return result
+  }
+}
+
+interface PgPool {
+  Client?: PgClient['constructor']
+  options?: object
+}
+
+/** EXPLAIN on a client of the pool's own settings (not one of its connections). */
+function pgPoolTarget(ctx: unknown): ExplainTarget | undefined {
+  const pool = ctx as PgPool
+  if (typeof pool?.Client !== 'function' || pool.options === undefined) return undefined
+  return freshTarget(new pool.Client({ ...pool.options }))
+}
+
 function endOnEvents(runs: Runs, emitter: { once?: Fn }): void {
   if (typeof emitter.once !== 'function') {
     endAll(runs)
@@ -105,14 +152,19 @@ function makeConnect(original: Fn, sinks: readonly Recorder[]): Fn {
 function pgTarget(ctx: unknown): ExplainTarget | undefined {
   const client = ctx as PgClient
   if (typeof client?.constructor !== 'function') return undefined
-  const fresh = new client.constructor({
-    user: client.user,
-    database: client.database,
-    port: client.port,
-    host: client.host,
-    password: client.password,
-    ssl: client.ssl,
-  })
+  return freshTarget(
+    new client.constructor({
+      user: client.user,
+      database: client.database,
+      port: client.port,
+      host: client.host,
+      password: client.password,
+      ssl: client.ssl,
+    }),
+  )
+}
+
+function freshTarget(fresh: PgClient & { connect(): Promise<void>; end(): Promise<void> }): ExplainTarget {
   let connected: Promise<void> | undefined
   return {
     dialect: 'postgres',
