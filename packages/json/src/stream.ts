@@ -14,6 +14,8 @@ export interface StreamContext {
 
 /** How long a failed stream waits for its last bytes to leave a compressor before it cuts. */
 const CUT_GRACE_MS = 50
+/** Items waiting this long for their chunk to fill are written anyway. */
+const IDLE_FLUSH_MS = 50
 /** A synchronous source yields to the event loop after this many chunks (I/O and disconnects). */
 const CHUNKS_PER_TURN = 4
 
@@ -168,12 +170,20 @@ export function runStream(
   }
 
   let pending = ''
-  let chunks = 0
+  // Items of a slow source are not held back waiting for a full chunk.
+  let idle: NodeJS.Timeout | undefined
+  const onIdle = () => {
+    idle = undefined
+    if (pending !== '' && !closed && !result.completed && result.error === undefined) write()
+  }
   /** Writes what is pending; false when the client's buffer is full. */
   const write = (): boolean => {
+    if (idle !== undefined) {
+      clearTimeout(idle)
+      idle = undefined
+    }
     const text = pending
     pending = ''
-    chunks++
     result.bytes += Buffer.byteLength(text)
     const ok = res.write(text)
     if (!draining) {
@@ -206,8 +216,9 @@ export function runStream(
           await new Promise<void>((resolve) => setImmediate(resolve))
         }
         if (closed) break
-      }
+      } else if (idle === undefined) idle = setTimeout(onIdle, IDLE_FLUSH_MS)
     }
+    if (idle !== undefined) clearTimeout(idle)
     if (closed) {
       result.aborted = true
       pull.close()
@@ -225,6 +236,7 @@ export function runStream(
 
   return loop()
     .catch((error: unknown) => {
+      if (idle !== undefined) clearTimeout(idle)
       result.error = error
       pull.close()
       if (closed) {

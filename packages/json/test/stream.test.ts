@@ -139,6 +139,56 @@ describe('res.stream', () => {
   })
 })
 
+describe('chunking', () => {
+  it('writes the items of a slow source without waiting for a full chunk', async () => {
+    let release!: () => void
+    const gate = new Promise<void>((resolve) => (release = resolve))
+    async function* source() {
+      yield { id: 0 }
+      yield { id: 1 }
+      await gate
+      yield { id: 2 }
+    }
+    const { s } = await app((_req, res) => void res.stream?.(source()))
+    const http = require('node:http') as typeof import('node:http')
+    const seen = await new Promise<string>((resolve) => {
+      http.get({ port: s.port, host: '127.0.0.1', path: '/s', agent: false }, (res) => {
+        let text = ''
+        res.on('data', (c: Buffer) => {
+          text += c.toString()
+          if (text.includes('"id":1')) {
+            resolve(text)
+            release()
+          }
+        })
+      })
+    })
+    expect(seen).toBe('[{"id":0},{"id":1}')
+  })
+
+  it('writes in chunks of about chunkSize characters', async () => {
+    const sizes: number[] = []
+    const { s } = await app((_req, res) => {
+      const write = res.write.bind(res)
+      res.write = ((chunk: string) => {
+        sizes.push(chunk.length)
+        return write(chunk)
+      }) as typeof res.write
+      void res.stream?.(
+        Array.from({ length: 1000 }, (_, id) => ({ id, pad: 'x'.repeat(90) })),
+        { chunkSize: 4096 },
+      )
+    })
+    await s.get('/s')
+    // The first item alone (time to first byte), then chunks just over 4096 characters.
+    expect(sizes[0]).toBeLessThan(200)
+    for (const size of sizes.slice(1, -1)) {
+      expect(size).toBeGreaterThanOrEqual(4096)
+      expect(size).toBeLessThan(4096 + 200)
+    }
+  })
+})
+
 describe('database cursors', () => {
   let db: Database.Database
   beforeAll(() => {
