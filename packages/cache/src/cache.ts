@@ -97,10 +97,12 @@ function createView(engine: Engine, prefix: string, name: string): Cache {
       } catch (error) {
         return Promise.reject(error)
       }
-      if (factories.size >= MAX_FACTORIES && !factories.has(k))
-        factories.delete(factories.keys().next().value as string)
-      factories.set(k, { factory: factory as Factory<unknown>, options: opts })
-      return getOrSet(engine, view, k, factory, opts)
+      // Remembered on a miss only: the hit path stays one Map read.
+      return getOrSet(engine, view, k, factory, opts, () => {
+        if (factories.size >= MAX_FACTORIES && !factories.has(k))
+          factories.delete(factories.keys().next().value as string)
+        factories.set(k, { factory: factory as Factory<unknown>, options: opts })
+      })
     },
     async get<T>(key: CacheKey): Promise<T | undefined> {
       return (await read(keyOf(key)))?.v as T | undefined

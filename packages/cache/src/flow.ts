@@ -31,6 +31,7 @@ export function getOrSet<T>(
   key: string,
   factory: Factory<T>,
   options: Readonly<GetOrSetOptions> | undefined,
+  onMiss?: () => void,
 ): Promise<T> {
   const now = engine.config.now()
   const found = engine.lookup(key, now)
@@ -42,6 +43,7 @@ export function getOrSet<T>(
       maybeRefresh(engine, view, key, factory, options, found.entry, now)
     return Promise.resolve(found.entry.v as T)
   }
+  onMiss?.()
   return slow(engine, view, key, factory, options, found) as Promise<T>
 }
 

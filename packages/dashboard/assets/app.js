@@ -486,3 +486,119 @@
     }
   })
 })()
+
+// Data cache panel: its own poll of `cache/data` (relative, so any mount path works); hidden
+// without a dataCache source. Tiers, miss reasons, bus and Redis health, and one row per
+// namespace with its factory percentiles. Text only ever goes in through textContent.
+;(() => {
+  'use strict'
+
+  const $ = (id) => document.getElementById(id)
+  const POLL_MS = 2000
+  let timer = 0
+  let inflight = false
+  let enabled = false
+
+  const num = (n) => (typeof n === 'number' && Number.isFinite(n) ? n.toLocaleString('en') : '–')
+  const pct = (n) => (typeof n === 'number' && Number.isFinite(n) ? `${Math.round(n * 1000) / 10}%` : '–')
+  const ms = (n) => {
+    if (typeof n !== 'number' || !Number.isFinite(n)) return '–'
+    if (n >= 60_000) return `${Math.round(n / 6000) / 10} min`
+    if (n >= 1000) return `${Math.round(n / 100) / 10} s`
+    return `${Math.round(n * 10) / 10} ms`
+  }
+
+  function cell(tr, text, header) {
+    const td = document.createElement(header ? 'th' : 'td')
+    if (header) td.scope = 'row'
+    td.textContent = String(text)
+    tr.appendChild(td)
+  }
+
+  function render(doc) {
+    const s = doc.dataCache || {}
+    const misses = s.misses || {}
+    const missText = Object.keys(misses)
+      .filter((reason) => misses[reason] > 0)
+      .map((reason) => `${reason} ${num(misses[reason])}`)
+      .join(', ')
+    const bus = s.bus
+      ? s.bus.enabled
+        ? s.bus.connected
+          ? 'bus connected'
+          : 'bus DISCONNECTED'
+        : 'no bus'
+      : ''
+    const l2 = s.l2
+      ? s.l2.kind === 'none'
+        ? 'memory only'
+        : `Redis ${s.l2.circuit}, ${num(s.l2.errors)} errors`
+      : ''
+    $('data-cache-summary').textContent =
+      `hit ratio ${pct(s.hitRatio)} · L1 ${num(s.hits?.l1)} · L2 ${num(s.hits?.l2)} · misses: ${missText || 'none'} · ` +
+      `stale served ${num(s.staleServed)} · ${num(s.entries)} entries, ${num(s.bytes)} of ${num(s.maxBytes)} bytes · ${l2} · ${bus}`
+    const body = $('data-cache-namespaces').tBodies[0]
+    while (body.firstChild) body.removeChild(body.firstChild)
+    const names = Object.keys(s.namespaces || {})
+    if (names.length === 0) {
+      const tr = document.createElement('tr')
+      cell(tr, 'No lookups yet.')
+      body.appendChild(tr)
+    }
+    for (const name of names) {
+      const n = s.namespaces[name]
+      const tr = document.createElement('tr')
+      cell(tr, name, true)
+      cell(tr, num(n.hits))
+      cell(tr, num(n.misses))
+      cell(tr, pct(n.hitRatio))
+      cell(tr, num(n.factoryRuns))
+      cell(tr, num(n.factoryErrors))
+      cell(tr, ms(n.factoryP50))
+      cell(tr, ms(n.factoryP95))
+      cell(tr, ms(n.ttlMs))
+      body.appendChild(tr)
+    }
+    const list = $('data-cache-insights')
+    while (list.firstChild) list.removeChild(list.firstChild)
+    for (const insight of Array.isArray(doc.insights) ? doc.insights : []) {
+      const li = document.createElement('li')
+      li.textContent = `${insight.title} — ${insight.action}`
+      list.appendChild(li)
+    }
+  }
+
+  async function poll() {
+    if (inflight || !enabled) return
+    inflight = true
+    clearTimeout(timer)
+    try {
+      const url = 'cache/data'
+      const response = await fetch(url, {
+        credentials: 'same-origin',
+        cache: 'no-store',
+        headers: { accept: 'application/json' },
+      })
+      if (!enabled) return
+      if (!response.ok) throw new Error(`cache/data answered ${response.status}`)
+      render(await response.json())
+      $('data-cache-section').hidden = false
+      timer = setTimeout(poll, POLL_MS)
+    } catch {
+      timer = setTimeout(poll, POLL_MS * 2)
+    } finally {
+      inflight = false
+    }
+  }
+
+  document.addEventListener('hotpath:dashboard', (event) => {
+    const has = Boolean(event.detail?.sources?.dataCache) && $('data-cache-section') !== null
+    if (has === enabled) return
+    enabled = has
+    if (has) poll()
+    else {
+      clearTimeout(timer)
+      $('data-cache-section').hidden = true
+    }
+  })
+})()

@@ -155,6 +155,7 @@ const SOURCE_MEMBERS: Record<keyof DashboardSources, readonly string[]> = {
   profiler: ['stats', 'overview', 'routes', 'slowest', 'insights', 'queries'],
   rateLimit: ['stats'],
   tasks: ['stats', 'get', 'list', 'cancel', 'retry', 'on'],
+  dataCache: ['stats', 'deleteByTag', 'clear'],
 }
 
 function resolveSources(sources: DashboardSources | undefined): DashboardSources {

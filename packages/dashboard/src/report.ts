@@ -87,6 +87,7 @@ function collect(sources: Sources, window: WindowName, log: OnceLogger, limit = 
     cache: cache && read('cache', () => cache.stats()),
     compression: compression && read('compression', () => compression.stats()),
     rateLimit: rateLimit && read('rateLimit', () => rateLimit.stats()),
+    overload: sources.overload && read('overload', () => sources.overload?.stats()),
   }
   const fromProfiler = (profiler && read('profiler', () => profiler.insights())) ?? []
   const slowest =
@@ -126,7 +127,9 @@ export function dashboardHandler(sources: Sources, config: Config, log: OnceLogg
         compression: sources.compression !== undefined,
         profiler: sources.profiler !== undefined,
         rateLimit: sources.rateLimit !== undefined,
+        overload: sources.overload !== undefined,
         tasks: sources.tasks !== undefined,
+        dataCache: sources.dataCache !== undefined,
       },
       overview: snapshot.overview ?? null,
       slowest: slowest ?? null,
@@ -134,6 +137,7 @@ export function dashboardHandler(sources: Sources, config: Config, log: OnceLogg
       cache: snapshot.cache ?? null,
       compression: snapshot.compression ?? null,
       rateLimit: snapshot.rateLimit ?? null,
+      overload: snapshot.overload ?? null,
       insights,
       errors,
     })

@@ -7,6 +7,7 @@ import express, {
   type Router,
 } from 'express'
 import { createAuth } from './auth'
+import { dataCacheRoutes } from './data-cache'
 import { createLimiter } from './limiter'
 import { resolveOptions } from './options'
 import { loadAssets, needsSlash, sendAsset } from './page'
@@ -105,10 +106,10 @@ export function dashboard(options: DashboardOptions): Router {
   const noCache = 'No cache source: pass sources.cache (a @hotpath/response-cache instance).'
   const noProfiler = 'No profiler source: pass sources.profiler (a @hotpath/profiler instance).'
   read('/cache/stats', sources.cache && statsHandler('cache', sources), noCache)
-  if (sources.cache) {
+  if (sources.cache || sources.dataCache) {
     router
       .route('/cache/clear')
-      .post(...cacheClearHandlers(sources.cache, auth, config))
+      .post(...cacheClearHandlers(sources.cache, auth, config, sources.dataCache))
       .all(methodNotAllowed('POST'))
   } else router.all('/cache/clear', notFound(noCache))
   read('/query/optimization', sources.profiler && queriesHandler(sources), noProfiler)
@@ -126,6 +127,7 @@ export function dashboard(options: DashboardOptions): Router {
     'No rate-limit source: pass sources.rateLimit (a @hotpath/rate-limit instance).',
   )
   router.use('/tasks', tasksRoutes(sources.tasks, auth, config, log))
+  router.use('/cache/data', dataCacheRoutes(sources.dataCache))
   read('/dashboard', dashboardHandler(sources, config, log), '')
   read('/metrics', metricsHandler(config), '')
   // Everything under the mount path belongs to the dashboard: an unknown path is answered here.

@@ -1,7 +1,9 @@
 import type {
   CacheSource,
   CompressionStats,
+  DataCacheSource,
   Logger,
+  OverloadStats,
   ProfilerSource,
   RateLimitStats,
   StatsSource,
@@ -31,6 +33,10 @@ export interface DashboardSources {
   readonly rateLimit?: StatsSource<RateLimitStats>
   /** A `@hotpath/tasks` instance: `/tasks` endpoints and the tasks panel. */
   readonly tasks?: TasksSource
+  /** An `@hotpath/overload` guard: the overload panel (admitted, refused, limit, queue delay, breakers). */
+  readonly overload?: StatsSource<OverloadStats>
+  /** A `@hotpath/cache` instance: `GET /cache/data`, its panel, and `POST /cache/clear { tag }` reaches it. */
+  readonly dataCache?: DataCacheSource
 }
 
 /** The part of a prom-client `Registry` that `/metrics` needs (prom-client stays optional). */

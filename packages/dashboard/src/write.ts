@@ -1,4 +1,4 @@
-import type { CacheInvalidation, CacheSource } from '@hotpath/core'
+import type { CacheInvalidation, CacheSource, DataCacheSource } from '@hotpath/core'
 import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express'
 import type { Auth } from './auth'
 import { type Config, isCookiePath } from './options'
@@ -49,7 +49,12 @@ function targetOf(body: unknown): CacheInvalidation | 'all' | undefined {
  * `POST /cache/clear`. Order: cross-site (a browser that posts from elsewhere), write permission,
  * then JSON only — a form cannot send `application/json` without a CORS preflight this router never grants.
  */
-export function cacheClearHandlers(cache: CacheSource, auth: Auth, config: Config): RequestHandler[] {
+export function cacheClearHandlers(
+  cache: CacheSource | undefined,
+  auth: Auth,
+  config: Config,
+  dataCache?: DataCacheSource,
+): RequestHandler[] {
   const gate: RequestHandler = (req, res, next) => {
     if (!isSameOrigin(req, config.allowedOrigins)) {
       return refuse(res, 403, 'cross_site', 'Cross-site requests cannot change the cache.')
@@ -79,13 +84,30 @@ export function cacheClearHandlers(cache: CacheSource, auth: Auth, config: Confi
         'Send exactly one of { "tag": "…" }, { "key": "…" }, { "prefix": "…" } or { "all": true }.',
       )
     }
+    // A tag (or everything) also reaches the data cache, whose tags the response cache shares.
     if (target === 'all') {
-      await cache.clear()
-      res.json({ schema: SCHEMA, cleared: { all: true }, removed: null })
+      await cache?.clear()
+      await dataCache?.clear()
+      res.json({
+        schema: SCHEMA,
+        cleared: { all: true },
+        removed: null,
+        ...(dataCache ? { dataCache: true } : {}),
+      })
       return
     }
-    const removed = await cache.invalidate(target)
-    res.json({ schema: SCHEMA, cleared: target, removed })
+    if (cache === undefined && !('tag' in target)) {
+      return refuse(
+        res,
+        400,
+        'bad_request',
+        'Only { "tag" } or { "all": true } reach the data cache; there is no response cache.',
+      )
+    }
+    const removed = cache ? await cache.invalidate(target) : null
+    const data = dataCache !== undefined && 'tag' in target
+    if (data) await dataCache.deleteByTag(target.tag)
+    res.json({ schema: SCHEMA, cleared: target, removed, ...(dataCache ? { dataCache: data } : {}) })
   })
   return [gate, jsonBody, clear]
 }
