@@ -602,3 +602,99 @@
     }
   })
 })()
+
+// Partial responses panel: its own poll of `json/stats` (relative, so any mount path works);
+// hidden while that answers 404 (no json source). Bytes saved by `?fields=` masking per route,
+// beside the bytes compression saved on the same route. Text only ever goes in through textContent.
+;(() => {
+  'use strict'
+
+  const $ = (id) => document.getElementById(id)
+  const POLL_MS = 2000
+  let timer = 0
+  let inflight = false
+  let started = false
+
+  const num = (n) => (typeof n === 'number' && Number.isFinite(n) ? n.toLocaleString('en') : '–')
+  const bytes = (n) => {
+    if (typeof n !== 'number' || !Number.isFinite(n)) return '–'
+    const units = ['B', 'KB', 'MB', 'GB', 'TB']
+    let i = 0
+    while (n >= 1024 && i < units.length - 1) {
+      n /= 1024
+      i++
+    }
+    return `${i === 0 ? n : Math.round(n * 10) / 10} ${units[i]}`
+  }
+
+  function cell(tr, text, header) {
+    const td = document.createElement(header ? 'th' : 'td')
+    if (header) td.scope = 'row'
+    td.textContent = String(text)
+    tr.appendChild(td)
+  }
+
+  function render(doc) {
+    const s = doc.json || {}
+    const t = s.totals || {}
+    const rejected = s.rejected || {}
+    const bad = Object.keys(rejected).reduce((sum, code) => sum + (Number(rejected[code]) || 0), 0)
+    const ser = s.serializers || {}
+    $('json-summary').textContent =
+      `${num(t.masked)} masked responses · ${bytes(t.bytesSaved)} saved by masking · ${num(bad)} bad masks answered 400 · ` +
+      `${num(t.streams)} streams (${num(t.streamedItems)} items, ${num(t.streamErrors)} cut by errors, ${num(t.streamsAborted)} abandoned) · ` +
+      `${num(ser.masks)} compiled masks held`
+    const body = $('json-routes').tBodies[0]
+    while (body.firstChild) body.removeChild(body.firstChild)
+    const rows = Array.isArray(doc.savings) ? doc.savings : []
+    if (rows.length === 0) {
+      const tr = document.createElement('tr')
+      cell(tr, 'No shaped responses yet.')
+      body.appendChild(tr)
+    }
+    for (const r of rows) {
+      const tr = document.createElement('tr')
+      cell(tr, r.route, true)
+      cell(tr, num(r.masked))
+      cell(tr, bytes(r.bytesOut))
+      cell(tr, bytes(r.savedByMasking))
+      cell(tr, bytes(r.savedByCompression))
+      cell(tr, num(r.streams))
+      cell(tr, num(r.streamErrors))
+      body.appendChild(tr)
+    }
+  }
+
+  async function poll() {
+    if (inflight) return
+    inflight = true
+    clearTimeout(timer)
+    try {
+      const response = await fetch('json/stats', {
+        credentials: 'same-origin',
+        cache: 'no-store',
+        headers: { accept: 'application/json' },
+      })
+      if (response.status === 404) {
+        // No json source on this dashboard: the panel stays hidden and polling stops.
+        $('json-section').hidden = true
+        return
+      }
+      if (!response.ok) throw new Error(`json/stats answered ${response.status}`)
+      render(await response.json())
+      $('json-section').hidden = false
+      timer = setTimeout(poll, POLL_MS)
+    } catch {
+      timer = setTimeout(poll, POLL_MS * 2)
+    } finally {
+      inflight = false
+    }
+  }
+
+  // Starts with the main poll's first answer (so the page is signed in), then runs on its own.
+  document.addEventListener('hotpath:dashboard', () => {
+    if (started || $('json-section') === null) return
+    started = true
+    poll()
+  })
+})()

@@ -8,6 +8,7 @@ import express, {
 } from 'express'
 import { createAuth } from './auth'
 import { dataCacheRoutes } from './data-cache'
+import { jsonRoutes } from './json'
 import { createLimiter } from './limiter'
 import { resolveOptions } from './options'
 import { loadAssets, needsSlash, sendAsset } from './page'
@@ -128,6 +129,7 @@ export function dashboard(options: DashboardOptions): Router {
   )
   router.use('/tasks', tasksRoutes(sources.tasks, auth, config, log))
   router.use('/cache/data', dataCacheRoutes(sources.dataCache))
+  router.use('/json', jsonRoutes(sources.json, sources.compression))
   read('/dashboard', dashboardHandler(sources, config, log), '')
   read('/metrics', metricsHandler(config), '')
   // Everything under the mount path belongs to the dashboard: an unknown path is answered here.

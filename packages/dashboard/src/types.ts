@@ -2,6 +2,7 @@ import type {
   CacheSource,
   CompressionStats,
   DataCacheSource,
+  JsonStats,
   Logger,
   OverloadStats,
   ProfilerSource,
@@ -37,6 +38,8 @@ export interface DashboardSources {
   readonly overload?: StatsSource<OverloadStats>
   /** A `@hotpath/cache` instance: `GET /cache/data`, its panel, and `POST /cache/clear { tag }` reaches it. */
   readonly dataCache?: DataCacheSource
+  /** A `@hotpath/json` `fields()` instance: `GET /json/stats` and bytes saved by masking beside compression's. */
+  readonly json?: StatsSource<JsonStats>
 }
 
 /** The part of a prom-client `Registry` that `/metrics` needs (prom-client stays optional). */
