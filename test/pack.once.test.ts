@@ -33,6 +33,7 @@ const EXPECTED: Record<string, string[]> = {
   profiler: ['profiler'],
   'rate-limit': ['rateLimit', 'MemoryStore', 'RedisStore'],
   dashboard: ['dashboard'],
+  json: ['fields', 'stream', 'parseFields', 'FieldsError'],
 }
 
 let consumer: string
