@@ -33,6 +33,7 @@ const EXPECTED: Record<string, string[]> = {
   profiler: ['profiler'],
   'rate-limit': ['rateLimit', 'MemoryStore', 'RedisStore'],
   dashboard: ['dashboard'],
+  tasks: ['createTasks', 'MemoryEngine', 'BullMQEngine'],
   json: ['fields', 'stream', 'parseFields', 'FieldsError'],
 }
 

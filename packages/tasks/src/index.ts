@@ -1,3 +1,5 @@
+export type { BullMQEngineOptions } from './bullmq-engine'
+export { BullMQEngine } from './bullmq-engine'
 export { MemoryEngine } from './memory-engine'
 export { createTasks } from './tasks'
 export type {

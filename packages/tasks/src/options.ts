@@ -83,19 +83,17 @@ export function resolveOptions(options: TasksOptions = {}): Config {
   }
 }
 
-function backoffOf(backoff: Backoff | undefined): (attempt: number) => number {
-  if (backoff === undefined) return () => 1000
+function backoffOf(backoff: Backoff | undefined): Definition['backoffSpec'] {
+  if (backoff === undefined) return { type: 'fixed', delay: 1000 }
   if (typeof backoff === 'number' || typeof backoff === 'string') {
-    const ms = duration(backoff, 'backoff')
-    return () => ms
+    return { type: 'fixed', delay: duration(backoff, 'backoff') }
   }
   if (backoff === null || typeof backoff !== 'object') {
     return optionError(PKG, "backoff must be ms, '5s', or { type: 'fixed' | 'exponential', delay }.")
   }
   rejectUnknownOptions(`${PKG} backoff`, backoff, ['type', 'delay'])
-  const ms = duration(backoff.delay, 'backoff.delay')
-  if (backoff.type === 'fixed') return () => ms
-  if (backoff.type === 'exponential') return (attempt) => ms * 2 ** Math.max(0, attempt - 1)
+  const delay = duration(backoff.delay, 'backoff.delay')
+  if (backoff.type === 'fixed' || backoff.type === 'exponential') return { type: backoff.type, delay }
   return optionError(
     PKG,
     `backoff.type must be 'fixed' or 'exponential', got ${JSON.stringify(backoff.type)}.`,
@@ -128,13 +126,17 @@ export function resolveDefinition(
     optionError(PKG, `retries must be an integer ≥ 0, got ${String(retries)}.`)
   const timeoutMs = o.timeout === undefined ? config.timeoutMs : duration(o.timeout, 'timeout')
   if (timeoutMs <= 0) optionError(PKG, 'timeout must be above 0.')
+  const backoffSpec = backoffOf(o.backoff)
   return Object.freeze({
     name,
     handler,
     concurrency: o.concurrency === undefined ? config.concurrency : positiveInt(o.concurrency, 'concurrency'),
     timeoutMs,
     retries,
-    backoff: backoffOf(o.backoff),
+    backoffSpec,
+    // The same formula as BullMQ's, so both engines wait alike: delay, or delay · 2^(attempt − 1).
+    backoff: (attempt: number) =>
+      backoffSpec.type === 'fixed' ? backoffSpec.delay : backoffSpec.delay * 2 ** Math.max(0, attempt - 1),
   })
 }
 

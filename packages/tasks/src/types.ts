@@ -187,6 +187,8 @@ export interface Definition {
   readonly concurrency: number
   readonly timeoutMs: number
   readonly retries: number
+  /** The backoff as BullMQ takes it. */
+  readonly backoffSpec: { readonly type: 'fixed' | 'exponential'; readonly delay: number }
   backoff(attempt: number): number
 }
 

@@ -1,0 +1,542 @@
+import {
+  createCircuitBreaker,
+  HotpathError,
+  optionError,
+  parseDuration,
+  rejectUnknownOptions,
+  withDeadline,
+} from '@hotpath/core'
+import type { ConnectionOptions, Job, Queue, QueueEvents, Worker } from 'bullmq'
+import type Redis from 'ioredis'
+import {
+  ALL_TYPES,
+  type Envelope,
+  encodeError,
+  envelopeOf,
+  infoOf,
+  MARK_LUA,
+  type StoredProgress,
+  stateOfType,
+  TYPES_OF,
+  UNMARK_LUA,
+} from './bullmq-state'
+import { PKG } from './options'
+import {
+  type AbortReason,
+  type Attempt,
+  abortError,
+  createDeadlines,
+  type Deadlines,
+  runAttempt,
+} from './runner'
+import type {
+  Definition,
+  Engine,
+  EngineHost,
+  ListQuery,
+  SubmitRequest,
+  TaskInfo,
+  TaskPage,
+  TaskState,
+} from './types'
+import { TASK_STATES } from './types'
+
+export interface BullMQEngineOptions {
+  /** ioredis options (`{ host, port }`) or an ioredis instance; the same Redis carries the control channel. */
+  readonly connection: ConnectionOptions
+  /** BullMQ key prefix. Default `'hotpath'`. */
+  readonly prefix?: string
+  /** Default `'tasks'`. */
+  readonly queueName?: string
+  /** Run tasks in this process (`false`: submit, read and cancel only). Default `true`. */
+  readonly worker?: boolean
+  /** Deadline of every engine call (submit, get, list, cancel, retry). Default `'2s'`. */
+  readonly commandTimeout?: number | string
+}
+
+const KNOWN = ['connection', 'prefix', 'queueName', 'worker', 'commandTimeout'] as const
+const RECENT_CANCELS = 10_000
+type BullMQ = typeof import('bullmq')
+type MarkingClient = Redis & {
+  hotpathTaskMark(key: string, state: string, at: number): Promise<number>
+  hotpathTaskUnmark(key: string): Promise<number>
+}
+
+function engineError(what: string, err: unknown): HotpathError {
+  if (err instanceof HotpathError && err.code !== 'ERR_HOTPATH_DEADLINE') return err
+  const reason = err instanceof Error ? err.message : String(err)
+  const error = new HotpathError('ERR_HOTPATH_TASKS_ENGINE', `${PKG}: BullMQ ${what} failed (${reason}).`)
+  ;(error as { cause?: unknown }).cause = err
+  return error
+}
+
+/**
+ * Tasks in BullMQ on Redis: state and history live in the queue, every process that defines a
+ * task can run it, and `cancel()` anywhere aborts it where it runs (Redis pub/sub on the same server).
+ */
+export class BullMQEngine implements Engine {
+  readonly kind = 'bullmq' as const
+  private readonly options: Required<Omit<BullMQEngineOptions, 'commandTimeout'>> & {
+    commandTimeoutMs: number
+  }
+  private host: EngineHost | undefined
+  private bull: BullMQ | undefined
+  private queue: Queue | undefined
+  private worker: Worker | undefined
+  private subscriber: Redis | undefined
+  private events: QueueEvents | undefined
+  private deadlines: Deadlines | undefined
+  private readonly local = new Map<string, Attempt>()
+  private readonly runningByName = new Map<string, number>()
+  private readonly recentCancels = new Map<string, number>()
+  private readonly terminalSent = new Map<string, number>()
+  private readonly breaker = createCircuitBreaker({ failureThreshold: 2, cooldown: 1000 })
+  private cachedCounts: Record<TaskState, number> = zero()
+  private countsReadAt = 0
+  private countsPending = false
+  private closed = false
+
+  constructor(options: BullMQEngineOptions) {
+    rejectUnknownOptions(`${PKG} BullMQEngine`, options, KNOWN)
+    if (
+      options?.connection === undefined ||
+      options.connection === null ||
+      typeof options.connection !== 'object'
+    ) {
+      optionError(
+        PKG,
+        'BullMQEngine needs { connection }: ioredis options such as { host, port } or an ioredis instance.',
+      )
+    }
+    const prefix = options.prefix ?? 'hotpath'
+    const queueName = options.queueName ?? 'tasks'
+    if (typeof prefix !== 'string' || prefix === '')
+      optionError(PKG, 'BullMQEngine prefix must be a non-empty string.')
+    if (typeof queueName !== 'string' || queueName === '' || queueName.includes(':')) {
+      optionError(PKG, 'BullMQEngine queueName must be a non-empty string without ":".')
+    }
+    let commandTimeoutMs: number
+    try {
+      commandTimeoutMs = parseDuration(options.commandTimeout ?? '2s', 'commandTimeout')
+    } catch {
+      commandTimeoutMs = optionError(
+        PKG,
+        "BullMQEngine commandTimeout must be ms or a duration such as '2s'.",
+      )
+    }
+    this.options = {
+      connection: options.connection,
+      prefix,
+      queueName,
+      worker: options.worker ?? true,
+      commandTimeoutMs,
+    }
+  }
+
+  attach(host: EngineHost): void {
+    if (this.host !== undefined) {
+      throw new HotpathError(
+        'ERR_HOTPATH_TASKS_ENGINE_SHARED',
+        `${PKG}: this engine already belongs to another createTasks(); create one engine per instance.`,
+      )
+    }
+    this.host = host
+    this.deadlines = createDeadlines(host.now)
+    // Loaded here, not at import: bullmq is an optional peer, needed only by this engine.
+    this.bull = require('bullmq') as BullMQ
+    const { connection, prefix, queueName } = this.options
+    this.queue = new this.bull.Queue(queueName, { connection, prefix })
+    this.queue.on('error', (err) => this.redisError(err))
+    this.client()
+      .then(async (client) => {
+        const reply = (await client.config('GET', 'maxmemory-policy')) as unknown as string[]
+        const policy = Array.isArray(reply) ? reply[1] : undefined
+        if (policy !== undefined && policy !== 'noeviction') {
+          host.log.warnOnce(
+            'ERR_HOTPATH_TASKS_EVICTION',
+            `${PKG}: Redis maxmemory-policy is "${policy}"; under memory pressure Redis may evict queued tasks and their locks. Use "noeviction" for the task Redis (and keep an evicting cache on another one).`,
+          )
+        }
+      })
+      .catch(() => {
+        // CONFIG is often disabled on managed Redis; the README says what to check by hand.
+      })
+  }
+
+  defined(definition: Definition): void {
+    if (!this.options.worker || this.closed || this.worker !== undefined || this.bull === undefined) return
+    void definition
+    const host = this.need()
+    const { connection, prefix, queueName } = this.options
+    this.worker = new this.bull.Worker(queueName, (job, token, signal) => this.process(job, token, signal), {
+      connection,
+      prefix,
+      concurrency: host.concurrency,
+    })
+    this.worker.on('error', (err) => this.redisError(err))
+    this.client()
+      .then(async (client) => {
+        const subscriber = client.duplicate()
+        this.subscriber = subscriber
+        subscriber.on('error', (err) => this.redisError(err))
+        subscriber.on('message', (_channel: string, id: string) => this.remoteCancel(id))
+        await subscriber.subscribe(this.channel())
+        if (this.closed) subscriber.disconnect()
+      })
+      .catch((err) => this.redisError(err))
+  }
+
+  async submit(request: SubmitRequest): Promise<{ id: string }> {
+    const definition = this.need().definition(request.name) as Definition
+    const { retention } = this.need()
+    const keep = { age: Math.ceil(retention.ageMs / 1000), count: retention.count }
+    const envelope: Envelope = { t: request.timeoutMs, d: request.data }
+    const job = await this.call('add', async (queue) => {
+      try {
+        return await queue.add(request.name, envelope, {
+          ...(request.id !== undefined ? { jobId: request.id } : {}),
+          ...(request.delayMs > 0 ? { delay: request.delayMs } : {}),
+          ...(request.priority > 0 ? { priority: request.priority } : {}),
+          attempts: definition.retries + 1,
+          backoff: { type: definition.backoffSpec.type, delay: definition.backoffSpec.delay },
+          removeOnComplete: keep,
+          removeOnFail: keep,
+        })
+      } catch (err) {
+        if (err instanceof TypeError) {
+          throw new HotpathError(
+            'ERR_HOTPATH_TASK_DATA',
+            `${PKG}: task data must be JSON-serializable with the BullMQ engine (${err.message}).`,
+          )
+        }
+        throw err
+      }
+    })
+    return { id: String(job.id) }
+  }
+
+  async get(id: string): Promise<TaskInfo | undefined> {
+    return this.call('get', async (queue) => {
+      const job = await queue.getJob(id)
+      if (job === undefined || job === null) return undefined
+      const state = stateOfType(await job.getState())
+      return state === undefined ? undefined : infoOf(job as Job, state)
+    })
+  }
+
+  async list(query: ListQuery & { limit: number }): Promise<TaskPage> {
+    const types = query.state !== undefined ? TYPES_OF[query.state] : ALL_TYPES
+    const [t0, o0] = (query.cursor ?? '0.0').split('.').map(Number)
+    let ti = Number.isInteger(t0) && (t0 as number) >= 0 ? (t0 as number) : 0
+    let offset = Number.isInteger(o0) && (o0 as number) >= 0 ? (o0 as number) : 0
+    const tasks: TaskInfo[] = []
+    const batch = Math.max(50, query.limit * 2)
+    while (ti < types.length) {
+      const type = types[ti] as string
+      const jobs = await this.call('list', (queue) =>
+        queue.getJobs([type as never], offset, offset + batch - 1, false),
+      )
+      for (let k = 0; k < jobs.length; k++) {
+        const job = jobs[k] as Job | undefined
+        if (!job) continue
+        const info = infoOf(job, stateOfType(type) ?? 'pending')
+        if (query.state !== undefined && info.state !== query.state) continue
+        if (query.name !== undefined && info.name !== query.name) continue
+        tasks.push(info)
+        if (tasks.length === query.limit) return { tasks, nextCursor: `${ti}.${offset + k + 1}` }
+      }
+      if (jobs.length < batch) {
+        ti++
+        offset = 0
+      } else offset += batch
+    }
+    return { tasks }
+  }
+
+  async cancel(id: string): Promise<boolean | undefined> {
+    const marked = await this.mark(id, 'cancelled')
+    if (marked === -1) return undefined
+    if (marked === 0) return false
+    this.local.get(id)?.abort('cancelled')
+    await this.call('publish', async () => (await this.client()).publish(this.channel(), id))
+    return true
+  }
+
+  async retry(id: string): Promise<{ id: string } | undefined> {
+    const info = await this.get(id)
+    if (info === undefined) return undefined
+    if (info.state === 'pending' || info.state === 'running') {
+      throw new HotpathError(
+        'ERR_HOTPATH_TASK_NOT_FINISHED',
+        `${PKG}: task "${id}" is ${info.state}; only a finished task can be retried.`,
+      )
+    }
+    await this.call('retry', async (queue) => {
+      await (this.client() as Promise<MarkingClient>).then((c) => c.hotpathTaskUnmark(this.jobKey(id)))
+      this.recentCancels.delete(id)
+      const job = await queue.getJob(id)
+      if (!job) return
+      const state = await job.getState()
+      if (state === 'delayed') await job.promote()
+      else if (state === 'failed' || state === 'completed') await job.retry(state)
+    })
+    return { id }
+  }
+
+  counts(): Record<TaskState, number> {
+    const now = Date.now()
+    if (!this.countsPending && now - this.countsReadAt > 250 && this.queue !== undefined && !this.closed) {
+      this.countsPending = true
+      this.call('counts', (queue) => queue.getJobCounts())
+        .then((c) => {
+          const counts = zero()
+          for (const [type, n] of Object.entries(c)) {
+            const state = stateOfType(type)
+            if (state !== undefined) counts[state] += n
+          }
+          this.cachedCounts = counts
+          this.countsReadAt = Date.now()
+        })
+        .catch(() => {})
+        .finally(() => {
+          this.countsPending = false
+        })
+    }
+    return { ...this.cachedCounts }
+  }
+
+  countsAt(): number {
+    return this.countsReadAt
+  }
+
+  running(): number {
+    return this.local.size
+  }
+
+  watch(): void {
+    if (this.events !== undefined || this.bull === undefined || this.closed) return
+    const { connection, prefix, queueName } = this.options
+    // From now, not from the stream's end at connect time: a task submitted right after on() is seen.
+    const events = new this.bull.QueueEvents(queueName, {
+      connection,
+      prefix,
+      lastEventId: `${Date.now()}-0`,
+    })
+    this.events = events
+    events.on('error', (err) => this.redisError(err))
+    events.on('progress', ({ jobId, data }) => {
+      const p = data as unknown as StoredProgress
+      if (p === null || typeof p !== 'object') return
+      this.need().emit('progress', {
+        id: jobId,
+        name: p.n ?? '',
+        state: 'running',
+        progress: p.p,
+        message: p.m ?? '',
+      })
+    })
+    const terminal = ({ jobId }: { jobId: string }) => {
+      this.get(jobId)
+        .then((info) => {
+          if (info !== undefined && info.state !== 'pending' && info.state !== 'running')
+            this.emitTerminal(info)
+        })
+        .catch(() => {})
+    }
+    events.on('completed', terminal)
+    events.on('failed', terminal)
+  }
+
+  async close(drain: boolean, deadlineMs: number): Promise<void> {
+    void drain // queued tasks stay in Redis for the other workers either way
+    this.closed = true
+    const worker = this.worker
+    if (worker !== undefined) {
+      const closing = worker.close()
+      const timer = new Promise<'late'>((resolve) => setTimeout(() => resolve('late'), deadlineMs).unref())
+      if ((await Promise.race([closing, timer])) === 'late') {
+        for (const attempt of this.local.values()) attempt.abort('closed')
+        await Promise.race([closing, new Promise((resolve) => setTimeout(resolve, 5000).unref())])
+      }
+    }
+    this.subscriber?.disconnect()
+    await Promise.allSettled([this.events?.close(), this.queue?.close()])
+  }
+
+  private async process(
+    job: Job,
+    token: string | undefined,
+    signal: AbortSignal | undefined,
+  ): Promise<unknown> {
+    const host = this.need()
+    const bull = this.bull as BullMQ
+    const id = String(job.id)
+    const env = envelopeOf(job)
+    const cancelledAt = this.recentCancels.get(id)
+    if (env.c !== undefined || (cancelledAt !== undefined && Date.now() - cancelledAt < 60_000)) {
+      throw new bull.UnrecoverableError(encodeError(abortError(env.c ?? 'cancelled')))
+    }
+    const definition = host.definition(job.name)
+    if (definition === undefined) {
+      throw new bull.UnrecoverableError(
+        encodeError({
+          code: 'ERR_HOTPATH_TASK_UNKNOWN',
+          message: `No handler for "${job.name}" on the worker that took it.`,
+        }),
+      )
+    }
+    const busy = this.runningByName.get(job.name) ?? 0
+    if (busy >= definition.concurrency && token !== undefined) {
+      // This name is at its own limit here: hand the job back for a moment, as BullMQ's manual rate limiting does.
+      await job.moveToDelayed(Date.now() + 25, token)
+      throw new bull.DelayedError()
+    }
+    this.runningByName.set(job.name, busy + 1)
+    const startedAt = job.processedOn ?? host.now()
+    return new Promise((resolve, reject) => {
+      const attempt = runAttempt(
+        definition,
+        id,
+        env.d,
+        env.t || definition.timeoutMs,
+        this.deadlines as Deadlines,
+        host.now,
+        {
+          progress: (pct, message) => {
+            const stored: StoredProgress = {
+              p: pct,
+              n: job.name,
+              ...(message !== undefined ? { m: message } : {}),
+            }
+            job.updateProgress(stored as never).catch((err) => this.redisError(err))
+          },
+          log: (message) => {
+            job.log(message).catch((err) => this.redisError(err))
+          },
+          finish: (outcome) => {
+            this.local.delete(id)
+            this.runningByName.set(job.name, (this.runningByName.get(job.name) ?? 1) - 1)
+            const now = host.now()
+            host.record(
+              job.name,
+              Math.max(0, startedAt - job.timestamp - (job.opts?.delay ?? 0)),
+              now - startedAt,
+              outcome.kind === 'completed',
+            )
+            if (outcome.kind === 'completed') return resolve(outcome.result)
+            if (outcome.kind === 'failed') return reject(new Error(encodeError(outcome.error)))
+            const error = new bull.UnrecoverableError(encodeError(outcome.error))
+            this.markAfterAbort(id, outcome.kind).finally(() => reject(error))
+          },
+        },
+      )
+      if (!attempt.done) this.local.set(id, attempt)
+      signal?.addEventListener('abort', () => attempt.abort('cancelled'), { once: true })
+    })
+  }
+
+  private async markAfterAbort(id: string, reason: AbortReason): Promise<void> {
+    try {
+      await this.mark(id, reason === 'timed_out' ? 'timed_out' : 'cancelled')
+    } catch (err) {
+      this.redisError(err)
+    }
+  }
+
+  private remoteCancel(id: string): void {
+    const attempt = this.local.get(id)
+    if (attempt !== undefined) {
+      attempt.abort('cancelled')
+      return
+    }
+    // The job may be between BullMQ's fetch and our start: remember it for a minute.
+    this.recentCancels.set(id, Date.now())
+    if (this.recentCancels.size > RECENT_CANCELS) {
+      const oldest = this.recentCancels.keys().next().value
+      if (oldest !== undefined) this.recentCancels.delete(oldest)
+    }
+  }
+
+  private emitTerminal(info: TaskInfo): void {
+    if (this.terminalSent.get(info.id) === info.finishedAt) return
+    this.terminalSent.set(info.id, info.finishedAt ?? 0)
+    if (this.terminalSent.size > RECENT_CANCELS) {
+      const oldest = this.terminalSent.keys().next().value
+      if (oldest !== undefined) this.terminalSent.delete(oldest)
+    }
+    const name = info.state === 'completed' ? 'completed' : info.state === 'failed' ? 'failed' : info.state
+    if (name === 'completed' || name === 'failed' || name === 'cancelled' || name === 'timed_out') {
+      this.need().emit(name, info)
+    }
+  }
+
+  private mark(id: string, state: 'cancelled' | 'timed_out'): Promise<number> {
+    return this.call('cancel', async () => {
+      const client = await this.client()
+      return client.hotpathTaskMark(this.jobKey(id), state, Date.now())
+    })
+  }
+
+  private async client(): Promise<MarkingClient> {
+    const client = (await (this.queue as Queue).getBackend().client) as unknown as MarkingClient
+    if (typeof client.hotpathTaskMark !== 'function') {
+      client.defineCommand('hotpathTaskMark', { numberOfKeys: 1, lua: MARK_LUA })
+      client.defineCommand('hotpathTaskUnmark', { numberOfKeys: 1, lua: UNMARK_LUA })
+    }
+    return client
+  }
+
+  private jobKey(id: string): string {
+    return `${this.options.prefix}:${this.options.queueName}:${id}`
+  }
+
+  private channel(): string {
+    return `${this.options.prefix}:${this.options.queueName}:hotpath:control`
+  }
+
+  /** Every engine call: a deadline, and a breaker that fails at once while Redis is down. */
+  private async call<T>(what: string, work: (queue: Queue) => Promise<T>): Promise<T> {
+    const queue = this.queue
+    if (queue === undefined) throw engineError(what, new Error('not attached'))
+    if (!this.breaker.allow())
+      throw engineError(what, new Error('Redis did not answer recently; retrying in 1 s'))
+    try {
+      const result = await withDeadline(work(queue), this.options.commandTimeoutMs, `BullMQ ${what}`)
+      this.breaker.success()
+      return result
+    } catch (err) {
+      if (
+        err instanceof HotpathError &&
+        err.code !== 'ERR_HOTPATH_DEADLINE' &&
+        err.code !== 'ERR_HOTPATH_TASKS_ENGINE'
+      ) {
+        throw err
+      }
+      this.breaker.failure()
+      throw engineError(what, err)
+    }
+  }
+
+  private redisError(err: unknown): void {
+    this.host?.log.warnOnce(
+      'ERR_HOTPATH_TASKS_REDIS',
+      `${PKG}: Redis error in the BullMQ engine (${err instanceof Error ? err.message : String(err)}); it reconnects by itself.`,
+    )
+  }
+
+  private need(): EngineHost {
+    if (this.host === undefined) {
+      throw new HotpathError(
+        'ERR_HOTPATH_TASKS_ENGINE',
+        `${PKG}: pass the engine to createTasks({ engine }).`,
+      )
+    }
+    return this.host
+  }
+}
+
+function zero(): Record<TaskState, number> {
+  const counts = {} as Record<TaskState, number>
+  for (const state of TASK_STATES) counts[state] = 0
+  return counts
+}
