@@ -603,6 +603,101 @@
   })
 })()
 
+// Overload panel: drawn from the `overload` field of each /dashboard document (no poll of its
+// own); hidden without an overload source. Admitted and refused requests by reason, the
+// adaptive limit against in-flight requests, queue delay, minRTT, the event loop, and one row
+// per circuit breaker. Text only ever goes in through textContent.
+;(() => {
+  'use strict'
+
+  const $ = (id) => document.getElementById(id)
+  const num = (n) => (typeof n === 'number' && Number.isFinite(n) ? n.toLocaleString('en') : '–')
+  const pct = (n) => (typeof n === 'number' && Number.isFinite(n) ? `${Math.round(n * 1000) / 10}%` : '–')
+  const ms = (n) => (typeof n === 'number' && Number.isFinite(n) ? `${Math.round(n * 10) / 10} ms` : '–')
+
+  function setText(id, text) {
+    const el = $(id)
+    if (el && el.textContent !== text) el.textContent = text
+  }
+
+  function fill(id, rows, empty) {
+    const table = $(id)
+    if (!table) return
+    const body = table.tBodies[0]
+    while (body.firstChild) body.removeChild(body.firstChild)
+    if (rows.length === 0) {
+      const tr = document.createElement('tr')
+      const td = document.createElement('td')
+      td.colSpan = table.tHead.rows[0].cells.length
+      td.className = 'muted'
+      td.textContent = empty
+      tr.appendChild(td)
+      body.appendChild(tr)
+      return
+    }
+    for (const row of rows) {
+      const tr = document.createElement('tr')
+      row.forEach((value, i) => {
+        const td = document.createElement(i === 0 ? 'th' : 'td')
+        if (i === 0) td.scope = 'row'
+        td.textContent = String(value)
+        tr.appendChild(td)
+      })
+      body.appendChild(tr)
+    }
+  }
+
+  function render(o) {
+    const r = o.refused || {}
+    const refused = (r['queue-timeout'] || 0) + (r['queue-full'] || 0) + (r['event-loop'] || 0)
+    setText('overload-admitted', num(o.admitted))
+    setText('overload-refused', num(refused))
+    setText('overload-limit', o.limit === null ? 'off' : `${num(o.inFlight)} / ${num(o.limit)}`)
+    setText('overload-queue', `${ms(o.queueDelayMs?.p50)} · ${ms(o.queueDelayMs?.p99)}`)
+    setText('overload-minrtt', ms(o.minRttMs))
+    const loop = o.eventLoop
+    setText(
+      'overload-summary',
+      [
+        `queued ${num(o.queued)}${o.congested ? ' (congested: LIFO)' : ''}`,
+        `refused: queue timeout ${num(r['queue-timeout'])}, queue full ${num(r['queue-full'])}, event loop ${num(r['event-loop'])}`,
+        loop
+          ? `event loop ${pct(loop.utilization)} busy, delay ${ms(loop.delayMs)}, refusing ${pct(loop.refusalProbability)}`
+          : 'event-loop guard off',
+      ].join(' · '),
+    )
+    const priorities = o.priorities || {}
+    fill(
+      'overload-priorities',
+      Object.keys(priorities).map((p) => [p, num(priorities[p].admitted), num(priorities[p].refused)]),
+      'No requests yet.',
+    )
+    fill(
+      'overload-breakers',
+      (o.breakers || []).map((b) => [
+        b.name,
+        b.state,
+        num(b.calls),
+        pct(b.failureRate),
+        pct(b.slowRate),
+        num(b.timeouts),
+        num(b.rejected),
+        `${ms(b.latencyMs?.p50)} · ${ms(b.latencyMs?.p99)}`,
+      ]),
+      'No circuit breakers.',
+    )
+  }
+
+  document.addEventListener('hotpath:dashboard', (event) => {
+    const section = $('overload-section')
+    if (!section) return
+    const doc = event.detail || {}
+    const has = Boolean(doc.sources?.overload) && doc.overload != null
+    section.hidden = !has
+    if (has) render(doc.overload)
+  })
+})()
+
 // Partial responses panel: its own poll of `json/stats` (relative, so any mount path works);
 // hidden while that answers 404 (no json source). Bytes saved by `?fields=` masking per route,
 // beside the bytes compression saved on the same route. Text only ever goes in through textContent.

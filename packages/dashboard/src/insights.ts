@@ -2,6 +2,7 @@ import type {
   CacheStats,
   CompressionStats,
   Insight,
+  OverloadStats,
   ProfilerOverview,
   QueryReport,
   RateLimitStats,
@@ -9,6 +10,7 @@ import type {
   Severity,
   WindowName,
 } from '@hotpath/core'
+import { overloadInsights } from './overload'
 import type { InsightThresholds } from './types'
 
 /** What the rules read: whatever sources exist, already fetched once. */
@@ -20,6 +22,7 @@ export interface Snapshot {
   readonly cache?: CacheStats | undefined
   readonly compression?: CompressionStats | undefined
   readonly rateLimit?: RateLimitStats | undefined
+  readonly overload?: OverloadStats | undefined
 }
 
 type Rule = (snapshot: Snapshot, t: InsightThresholds) => Insight[]
@@ -222,6 +225,7 @@ const RULES: readonly Rule[] = [
   eventLoop,
   errorRate,
   storeHealth,
+  ({ overload }, t) => overloadInsights(overload, t),
 ]
 
 const RANK: Record<Severity, number> = { critical: 0, warning: 1, info: 2 }

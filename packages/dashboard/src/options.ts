@@ -156,6 +156,7 @@ const SOURCE_MEMBERS: Record<keyof DashboardSources, readonly string[]> = {
   rateLimit: ['stats'],
   tasks: ['stats', 'get', 'list', 'cancel', 'retry', 'on'],
   dataCache: ['stats', 'deleteByTag', 'clear'],
+  overload: ['stats'],
   json: ['stats'],
 }
 
