@@ -5,12 +5,15 @@
  *   profiler → rate limit → compression → cache-control   (one Express layer, via compose)
  *   /api/products     cached 5 minutes under the tag `products`, invalidated on update
  *   /api/products/:id cached per product, queries timed by the profiler
+ *   data under both   read through the data cache (getOrSet); one deleteByTag('products')
+ *                     on update drops the data entries and the response entries
  *   /static/*         fingerprinted files, one year immutable; others revalidate
  *   /health           never cached
  *   POST /login       5 attempts per 15 minutes per client (GCRA)
  */
 import { randomBytes } from 'node:crypto'
 import { join } from 'node:path'
+import { createCache, MemoryTier } from '@hotpath/cache'
 import { cacheControl } from '@hotpath/cache-control'
 import { compression } from '@hotpath/compression'
 import { compose } from '@hotpath/core'
@@ -57,6 +60,14 @@ export function createApp(options: ExampleOptions = {}) {
     ],
   })
   const cache = responseCache({ ttl: '5m', store: new MemoryStore({ maxBytes: '32mb' }) })
+  // The data under the responses. Its tags are the response cache's too: one deleteByTag drops both.
+  const data = createCache({
+    l1: new MemoryTier({ maxBytes: '16mb' }),
+    ttl: '5m',
+    grace: '1h',
+    responseCaches: [cache],
+    registry,
+  })
 
   const app = express()
   app.disable('x-powered-by')
@@ -65,7 +76,7 @@ export function createApp(options: ExampleOptions = {}) {
   app.use(
     '/performance',
     dashboard({
-      sources: { cache, compression: compress, profiler: prof, rateLimit: limiter },
+      sources: { cache, dataCache: data, compression: compress, profiler: prof, rateLimit: limiter },
       auth: { token },
       registry,
     }),
@@ -84,8 +95,13 @@ export function createApp(options: ExampleOptions = {}) {
   app.get('/api/products', cache.route({ ttl: '5m', tags: ['products'] }), async (req, res) => {
     const limit = Math.min(50, Math.max(1, Number(req.query.limit) || 20))
     const page = Math.max(1, Number(req.query.page) || 1)
-    const items = await prof.query(req, 'SELECT * FROM products ORDER BY id LIMIT $1 OFFSET $2', () =>
-      catalog.list(limit, (page - 1) * limit),
+    const items = await data.getOrSet(
+      ['products', limit, page],
+      () =>
+        prof.query(req, 'SELECT * FROM products ORDER BY id LIMIT $1 OFFSET $2', () =>
+          catalog.list(limit, (page - 1) * limit),
+        ),
+      { tags: ['products'] },
     )
     res.json({ page, limit, total: catalog.size, items })
   })
@@ -95,8 +111,13 @@ export function createApp(options: ExampleOptions = {}) {
     cache.route({ ttl: '5m', tags: (req) => ['products', `product:${req.params.id}`] }),
     async (req, res) => {
       const id = Number(req.params.id)
+      // An unknown id is cached too (negativeTtl), so probing ids does not reach the database.
       const product = Number.isInteger(id)
-        ? await prof.query(req, 'SELECT * FROM products WHERE id = $1', () => catalog.byId(id))
+        ? await data.getOrSet(
+            ['product', id],
+            () => prof.query(req, 'SELECT * FROM products WHERE id = $1', () => catalog.byId(id)),
+            { tags: ['products', `product:${id}`], negativeTtl: '30s' },
+          )
         : undefined
       if (!product) {
         res.status(404).json({ error: 'no such product' })
@@ -119,7 +140,8 @@ export function createApp(options: ExampleOptions = {}) {
       res.status(404).json({ error: 'no such product' })
       return
     }
-    const removed = await cache.invalidate({ tag: 'products' })
+    // One tag, every tier: the data entries (here and, with Redis, on every instance) and the responses.
+    const removed = await data.deleteByTag('products')
     res.json({ product: updated, invalidated: removed })
   })
 
@@ -153,6 +175,7 @@ export function createApp(options: ExampleOptions = {}) {
     prof.close()
     await limiter.close()
     await cache.close()
+    await data.close()
   }
-  return { app, token, close, cache, prof, limiter, compress, headers }
+  return { app, token, close, cache, data, prof, limiter, compress, headers }
 }

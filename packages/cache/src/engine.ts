@@ -167,7 +167,7 @@ export class Engine {
       case 't':
         if (typeof message.g === 'string' && (message.f === 'h' || message.f === 's')) {
           this.tags.observe(message.g, message.f, Number(message.v) || 0)
-          if (message.r === 1) this.invalidateLinked(message.g)
+          if (message.r === 1) void this.invalidateLinked(message.g)
         }
         return
       case 'a':
@@ -213,24 +213,23 @@ export class Engine {
     for (const wake of [...set]) wake()
   }
 
-  invalidateLinked(tag: string): Promise<void> {
+  /** Calls every linked response cache's `invalidate({ tag })`; resolves to the entries they removed. */
+  invalidateLinked(tag: string): Promise<number> {
+    const failed = (error: unknown) => {
+      this.config.log.warnOnce(
+        'ERR_HOTPATH_CACHE_LINKED',
+        `@hotpath/cache: a linked response cache failed to invalidate a tag: ${String(error)}`,
+      )
+      return 0
+    }
     const calls = [...this.linked].map((target) => {
       try {
-        return Promise.resolve(target.invalidate({ tag })).catch((error: unknown) => {
-          this.config.log.warnOnce(
-            'ERR_HOTPATH_CACHE_LINKED',
-            `@hotpath/cache: a linked response cache failed to invalidate a tag: ${String(error)}`,
-          )
-        })
+        return Promise.resolve(target.invalidate({ tag })).then((n) => (typeof n === 'number' ? n : 0), failed)
       } catch (error) {
-        this.config.log.warnOnce(
-          'ERR_HOTPATH_CACHE_LINKED',
-          `@hotpath/cache: a linked response cache failed to invalidate a tag: ${String(error)}`,
-        )
-        return Promise.resolve()
+        return Promise.resolve(failed(error))
       }
     })
-    return Promise.all(calls).then(() => undefined)
+    return Promise.all(calls).then((counts) => counts.reduce((a, b) => a + b, 0))
   }
 
   // ── invalidations: applied here at once, then to Redis and the bus, or queued for replay ──
@@ -241,8 +240,8 @@ export class Engine {
     await this.apply({ kind: 'del', keys }).catch(() => this.queue({ kind: 'del', keys }))
   }
 
-  async bumpTag(tag: string, f: 'h' | 's', withLinked: boolean): Promise<void> {
-    const linked = withLinked ? this.invalidateLinked(tag) : Promise.resolve()
+  async bumpTag(tag: string, f: 'h' | 's', withLinked: boolean): Promise<number> {
+    const linked = withLinked ? this.invalidateLinked(tag) : Promise.resolve(0)
     if (this.l2 === undefined) this.tags.bumpLocal(tag, f)
     else {
       await this.apply({ kind: 'tag', tag, f, r: withLinked }).catch(() => {
@@ -250,7 +249,7 @@ export class Engine {
         this.queue({ kind: 'tag', tag, f, r: withLinked })
       })
     }
-    await linked
+    return linked
   }
 
   async clearPrefix(prefix: string): Promise<void> {

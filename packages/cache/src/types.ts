@@ -165,10 +165,13 @@ export interface Cache {
   setMany(
     entries: ReadonlyArray<readonly [CacheKey, unknown] | readonly [CacheKey, unknown, EntryOptions]>,
   ): Promise<void>
-  /** Hard: entries with the tag are gone, here and on every instance, and in linked response caches. */
-  deleteByTag(tag: string): Promise<void>
-  /** Soft: entries with the tag are expired but still serve as graced values. */
-  expireByTag(tag: string): Promise<void>
+  /**
+   * Hard: entries with the tag are gone, here and on every instance, and in linked response
+   * caches. Resolves to the number of response entries the linked caches removed here.
+   */
+  deleteByTag(tag: string): Promise<number>
+  /** Soft: entries with the tag are expired but still serve as graced values (linked response entries are removed). */
+  expireByTag(tag: string): Promise<number>
   clear(): Promise<void>
   namespace(name: string): Cache
   wrap<A extends unknown[], R>(

@@ -340,7 +340,7 @@ export interface DataCacheStats {
 
 /** What the dashboard needs from the data cache beyond `stats()`. */
 export interface DataCacheSource extends StatsSource<DataCacheStats> {
-  deleteByTag(tag: string): Promise<void>
+  deleteByTag(tag: string): Promise<unknown>
   clear(): Promise<void>
 }
 
