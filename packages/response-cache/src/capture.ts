@@ -38,10 +38,22 @@ interface Tee {
   chunks: Buffer[] | null
   size: number
   fired: boolean
+  /** An `end` reached this layer's current hooks: the body is complete as far as it can tell. */
+  ended: boolean
+  /** Calls of this layer's body hooks now on the stack (a nested call passes through). */
+  depth: number
+  /**
+   * Which of this layer's hooks copy bytes: 0 for the first ones, one more each time a layer
+   * below replaced `write`/`end` on the response while a call was inside it (see `adopt`);
+   * -1 once the response closed.
+   */
+  gen: number
   status: number
   headers: OutgoingHttpHeaders
   /** The Content-Encoding of the bytes copied here (see `readSource`). */
   sourceEncoding: ReturnType<ServerResponse['getHeader']>
+  /** The Content-Length the bytes copied here were declared with, if any. */
+  declared: number | undefined
   sourceRead: boolean
   readonly limit: number
   readonly onHeaders: () => boolean
@@ -67,6 +79,23 @@ function readSource(res: ServerResponse, tee: Tee): void {
   if (tee.sourceRead) return
   tee.sourceRead = true
   tee.sourceEncoding = res.getHeader('content-encoding')
+  tee.declared = declaredLength(res.getHeader('content-length'))
+}
+
+function declaredLength(value: unknown): number | undefined {
+  if (value === undefined) return undefined
+  const n = Number(Array.isArray(value) ? value[0] : value)
+  return Number.isSafeInteger(n) && n >= 0 ? n : undefined
+}
+
+/**
+ * Whether a captured body is shorter (or longer) than the `Content-Length` it went out with:
+ * RFC 9111 §3.4 — a cache must not treat such a response as complete. 204 and 304 carry no body.
+ */
+export function cutShort(captured: Captured): boolean {
+  if (captured.status === 204 || captured.status === 304) return false
+  const declared = declaredLength(captured.headers['content-length'])
+  return declared !== undefined && declared !== captured.body.length
 }
 
 function keep(tee: Tee, chunk: unknown, encoding: unknown): void {
@@ -78,7 +107,7 @@ function keep(tee: Tee, chunk: unknown, encoding: unknown): void {
 }
 
 function writeHeadHook(res: ServerResponse, tee: Tee, prev: Prev, args: unknown[]): unknown {
-  if (tee.fired) return prev.apply(res, args)
+  if (tee.fired || tee.gen < 0) return prev.apply(res, args)
   tee.fired = true
   // Headers passed to writeHead are moved into the header store so the policy sees them.
   const last = args.length > 1 ? args[args.length - 1] : undefined
@@ -96,24 +125,94 @@ function writeHeadHook(res: ServerResponse, tee: Tee, prev: Prev, args: unknown[
   if (tee.chunks !== null && !tee.onHeaders()) tee.chunks = null
   args[0] = res.statusCode
   const encoding = tee.sourceEncoding
-  const out = prev.apply(res, args)
+  const out = callBelow(res, tee, prev, args)
   // Read back after the head went out: header hooks of middleware mounted before the
   // cache (cache-control, compression) have run by now, and what they set is stored —
   // except a Content-Encoding added out there: the bytes copied here are the ones before it.
   tee.status = res.statusCode
+  // The same for Content-Length: compression out there sets its own, or removes it.
   const headers = res.getHeaders()
   if (headers['content-encoding'] !== encoding) {
     if (encoding === undefined) delete headers['content-encoding']
     else headers['content-encoding'] = String(encoding)
   }
+  if (tee.declared === undefined) delete headers['content-length']
+  else headers['content-length'] = tee.declared
   tee.headers = headers
   return out
 }
 
-function writeHook(res: ServerResponse, tee: Tee, prev: Prev, args: unknown[]): unknown {
+const BODY_METHODS = ['write', 'end', 'writeHead'] as const
+type Own = Record<(typeof BODY_METHODS)[number], Prev>
+
+/** The response's own `write`/`end`/`writeHead` (own properties only: no prototype-chain read). */
+function ownMethods(res: ServerResponse): [Prev | undefined, Prev | undefined, Prev | undefined] {
+  const own = res as unknown as Own
+  return [
+    Object.hasOwn(own, 'write') ? own.write : undefined,
+    Object.hasOwn(own, 'end') ? own.end : undefined,
+    Object.hasOwn(own, 'writeHead') ? own.writeHead : undefined,
+  ]
+}
+
+/**
+ * Calls the method below this layer. A layer mounted before the cache (whose hooks run inside
+ * these) may replace `write`/`end` on the response itself during that call — compression does
+ * at the first write — and later chunks would then bypass the copy: the cache stored the first
+ * chunk as the whole body. When that happens the new methods are wrapped at once (`adopt`).
+ */
+function callBelow(res: ServerResponse, tee: Tee, prev: Prev, args: unknown[]): unknown {
+  const before = ownMethods(res)
+  tee.depth++
+  let out: unknown
+  try {
+    out = prev.apply(res, args)
+  } finally {
+    tee.depth--
+  }
+  if (tee.gen >= 0) {
+    const after = ownMethods(res)
+    if (after[0] !== before[0] || after[1] !== before[1] || after[2] !== before[2]) adopt(res, tee)
+  }
+  return out
+}
+
+/**
+ * Wraps the response's current `write`/`end`/`writeHead` on the response itself, as the copy's
+ * new generation: from now on only these wrappers copy bytes, so a chunk that still reaches an
+ * older hook (the prototype's, through the replaced methods) is never copied twice.
+ */
+function adopt(res: ServerResponse, tee: Tee): void {
+  const gen = ++tee.gen
+  const own = res as unknown as Own
+  const write = own.write
+  const end = own.end
+  const writeHead = own.writeHead
+  own.write = function hotpathCacheWrite(this: ServerResponse, ...args: unknown[]) {
+    return bodyHook(this, tee, write, args, gen, false)
+  }
+  own.end = function hotpathCacheEnd(this: ServerResponse, ...args: unknown[]) {
+    return bodyHook(this, tee, end, args, gen, true)
+  }
+  own.writeHead = function hotpathCacheWriteHead(this: ServerResponse, ...args: unknown[]) {
+    return writeHeadHook(this, tee, writeHead, args)
+  }
+}
+
+function bodyHook(res: ServerResponse, tee: Tee, prev: Prev, args: unknown[], gen: number, end: boolean) {
+  if (tee.depth > 0 || gen !== tee.gen) return prev.apply(res, args)
   readSource(res, tee)
   keep(tee, args[0], typeof args[1] === 'string' ? args[1] : undefined)
-  return prev.apply(res, args)
+  if (end) tee.ended = true
+  return callBelow(res, tee, prev, args)
+}
+
+function writeHook(res: ServerResponse, tee: Tee, prev: Prev, args: unknown[]): unknown {
+  return bodyHook(res, tee, prev, args, 0, false)
+}
+
+function endHook(res: ServerResponse, tee: Tee, prev: Prev, args: unknown[]): unknown {
+  return bodyHook(res, tee, prev, args, 0, true)
 }
 
 /**
@@ -125,7 +224,7 @@ function writeHook(res: ServerResponse, tee: Tee, prev: Prev, args: unknown[]): 
  * One capture per cache instance: its hooks live on the app's response prototype.
  */
 export function createCapture(retained = true): CaptureResponse {
-  const hook = createResponseHook<Tee>({ writeHead: writeHeadHook, write: writeHook, end: writeHook })
+  const hook = createResponseHook<Tee>({ writeHead: writeHeadHook, write: writeHook, end: endHook })
 
   // Node emits 'close' after 'finish' for a response that went out completely, and 'close'
   // alone for one that was aborted or torn down: one shared listener tells them apart.
@@ -133,9 +232,21 @@ export function createCapture(retained = true): CaptureResponse {
     const tee = hook.stateOf(this)
     if (tee === undefined) return
     hook.release(this)
+    tee.gen = -1
+    // Stored only when this layer saw the end and every byte the head declared.
+    const whole =
+      writableFinished(this) &&
+      tee.fired &&
+      tee.ended &&
+      tee.chunks !== null &&
+      (tee.declared === undefined || tee.declared === tee.size || tee.status === 204 || tee.status === 304)
     tee.onDone(
-      writableFinished(this) && tee.fired && tee.chunks !== null
-        ? { status: tee.status, headers: tee.headers, body: joinChunks(tee.chunks, tee.size, retained) }
+      whole
+        ? {
+            status: tee.status,
+            headers: tee.headers,
+            body: joinChunks(tee.chunks as Buffer[], tee.size, retained),
+          }
         : null,
     )
   }
@@ -145,9 +256,13 @@ export function createCapture(retained = true): CaptureResponse {
       chunks: [],
       size: 0,
       fired: false,
+      ended: false,
+      depth: 0,
+      gen: 0,
       status: 0,
       headers: {},
       sourceEncoding: undefined,
+      declared: undefined,
       sourceRead: false,
       limit,
       onHeaders,

@@ -1,6 +1,6 @@
 import { appendVary, routeOf } from '@hotpath/core'
 import type { NextFunction, Request, Response } from 'express'
-import { type Captured, createCapture } from './capture'
+import { type Captured, createCapture, cutShort } from './capture'
 import type { Engine, Found } from './engine'
 import { ttlOf } from './engine'
 import { buildEntry, type Placement, storeEntry } from './entry'
@@ -43,7 +43,8 @@ export function createFlow(engine: Engine): Flow {
   async function finishMiss(ctx: Ctx, captured: Captured | null): Promise<Outcome> {
     const { req, res, route, primary } = ctx
     counters.miss(routeOf(req))
-    if (captured === null) return undefined
+    // A body cut short of its Content-Length is not a complete response (RFC 9111 §3.4).
+    if (captured === null || cutShort(captured)) return undefined
     const at = now()
     const verdict = responseVerdict(captured.status, captured.headers, route.statuses, at)
     if (!verdict.store) return undefined

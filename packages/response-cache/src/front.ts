@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { optionError } from '@hotpath/core'
 import type { Engine } from './engine'
-import { hostOf, secondaryKey } from './key'
+import { originOf, secondaryKey } from './key'
 import { type Config, PKG } from './options'
 import type { CacheEntry, FrontApp, StoredValue } from './types'
 
@@ -39,7 +39,7 @@ export function createFront(cfg: Config, engine: Engine) {
         headers.cookie === undefined
       ) {
         try {
-          const primary = engine.primaryKey(hostOf(req, trust()), req.url ?? '/', undefined)
+          const primary = engine.primaryKey(originOf(req, trust()), req.url ?? '/', undefined)
           let key = primary
           let value = store.get(primary) as StoredValue | undefined
           if (value !== undefined && value.kind === 'vary') {

@@ -3,22 +3,32 @@ import type { IncomingHttpHeaders, IncomingMessage } from 'node:http'
 
 type TrustFn = (address: string | undefined, hop: number) => boolean
 
+function firstValue(raw: string | string[] | undefined): string | undefined {
+  const value = Array.isArray(raw) ? raw[0] : raw
+  if (!value) return undefined
+  const comma = value.indexOf(',')
+  return (comma === -1 ? value : value.slice(0, comma)).trim()
+}
+
 /**
- * The host the key is built on, after `trust proxy`: `X-Forwarded-Host` only when the
- * peer is trusted (the same rule as Express's `req.hostname`), else `Host`. Both the
- * middleware and `front()` use this function, so their keys are identical.
+ * The origin the key is built on, `scheme://host`, after `trust proxy` — the same rules as
+ * Express's `req.protocol` and `req.hostname`: `X-Forwarded-Proto` / `X-Forwarded-Host` only
+ * when the peer is trusted, else the socket's TLS state and `Host`. The scheme is part of it
+ * (RFC 9111 §2: the target URI): an http visitor's `301 → https://…` must never reach an
+ * https visitor. Both the middleware and `front()` use this function, so their keys agree.
  */
-export function hostOf(req: IncomingMessage, trust: TrustFn | undefined): string {
-  const raw = req.headers['x-forwarded-host']
-  const forwarded = Array.isArray(raw) ? raw[0] : raw
-  let host: string | undefined
-  if (forwarded && trust?.(req.socket?.remoteAddress, 0)) {
-    const comma = forwarded.indexOf(',')
-    host = (comma === -1 ? forwarded : forwarded.slice(0, comma)).trim()
-  } else {
-    host = req.headers.host
+export function originOf(req: IncomingMessage, trust: TrustFn | undefined): string {
+  const headers = req.headers
+  const socket = req.socket as (IncomingMessage['socket'] & { encrypted?: boolean }) | undefined
+  let scheme = socket?.encrypted === true ? 'https' : 'http'
+  let host = headers.host
+  const proto = headers['x-forwarded-proto']
+  const forwardedHost = headers['x-forwarded-host']
+  if ((proto !== undefined || forwardedHost !== undefined) && trust?.(socket?.remoteAddress, 0)) {
+    scheme = firstValue(proto)?.toLowerCase() || scheme
+    host = firstValue(forwardedHost) || host
   }
-  return host ? host.toLowerCase() : ''
+  return host ? `${scheme}://${host.toLowerCase()}` : `${scheme}://`
 }
 
 type OneShot = (algorithm: string, data: string, encoding: 'base64url') => string
@@ -32,12 +42,12 @@ function digest(text: string): string {
 }
 
 /**
- * The primary key: method class (GET and HEAD share entries), host, path and query, and
- * the route's custom parts — joined with separators no URL or header can contain, then
- * hashed so a long URL cannot blow up key sizes.
+ * The primary key: method class (GET and HEAD share entries), origin (scheme and host),
+ * path and query, and the route's custom parts — joined with separators no URL or header
+ * can contain, then hashed so a long URL cannot blow up key sizes.
  */
-export function primaryKey(host: string, url: string, parts: readonly string[] | undefined): string {
-  const text = parts === undefined ? `G\n${host}\n${url}` : `G\n${host}\n${url}\n${JSON.stringify(parts)}`
+export function primaryKey(origin: string, url: string, parts: readonly string[] | undefined): string {
+  const text = parts === undefined ? `G\n${origin}\n${url}` : `G\n${origin}\n${url}\n${JSON.stringify(parts)}`
   return digest(text)
 }
 
@@ -49,12 +59,12 @@ const MEMO_LIMIT = 10_000
  */
 export function createPrimaryKey(): typeof primaryKey {
   let memo = new Map<string, string>()
-  return (host, url, parts) => {
-    if (parts !== undefined) return primaryKey(host, url, parts)
-    const text = `${host}\n${url}`
+  return (origin, url, parts) => {
+    if (parts !== undefined) return primaryKey(origin, url, parts)
+    const text = `${origin}\n${url}`
     let key = memo.get(text)
     if (key === undefined) {
-      key = primaryKey(host, url, undefined)
+      key = primaryKey(origin, url, undefined)
       if (memo.size >= MEMO_LIMIT) memo = new Map()
       memo.set(text, key)
     }

@@ -3,7 +3,7 @@ import type { NextFunction, Request, RequestHandler, Response } from 'express'
 import { createEngine, type Engine, type Found } from './engine'
 import { type Ctx, createFlow } from './flow'
 import { createFront } from './front'
-import { hostOf, prefixTag, URL_TAG } from './key'
+import { originOf, prefixTag, URL_TAG } from './key'
 import { type Config, PKG, type RouteConfig, resolveOptions, routeConfig } from './options'
 import { createStale } from './stale'
 import type { MaybePromise, ResponseCache, ResponseCacheOptions, RouteOptions } from './types'
@@ -101,7 +101,7 @@ export function responseCache(options: Readonly<ResponseCacheOptions> = {}): Res
       return
     }
     const trust = req.app?.get('trust proxy fn') as Trust | undefined
-    const primary = engine.primaryKey(hostOf(req, trust), req.originalUrl ?? req.url, parts)
+    const primary = engine.primaryKey(originOf(req, trust), req.originalUrl ?? req.url, parts)
     const ctx: Ctx = { req, res, next, route, primary, front: parts === undefined }
     let found: MaybePromise<Found>
     try {
