@@ -76,13 +76,32 @@ export const slidingWindow: Step = (state, policy, cost, now, out) => {
   }
   const elapsed = now - start
   const used = previous * (w - elapsed) + current * w
-  const resetMs = w - elapsed
   if (used + cost * w > limit * w) {
     const retryAfterMs = slidingRetry(policy, current, previous, cost, elapsed)
-    return decision(false, Math.floor((limit * w - used) / w), resetMs, retryAfterMs)
+    return decision(
+      false,
+      Math.floor((limit * w - used) / w),
+      slidingReset(w, elapsed, current, previous),
+      retryAfterMs,
+    )
   }
   if (cost !== 0) keep(out, start, current + cost, previous, start + 2 * w)
-  return decision(true, Math.floor((limit * w - used - cost * w) / w), resetMs, 0)
+  return decision(
+    true,
+    Math.floor((limit * w - used - cost * w) / w),
+    slidingReset(w, elapsed, current + cost, previous),
+    0,
+  )
+}
+
+/**
+ * Milliseconds until the whole quota is available again: the current window's units stop
+ * counting only at the end of the next window (there they are the decaying previous window),
+ * the previous window's at the end of this one.
+ */
+export function slidingReset(w: number, elapsed: number, current: number, previous: number): number {
+  if (current > 0) return 2 * w - elapsed
+  return previous > 0 ? w - elapsed : 0
 }
 
 /** Milliseconds until `previous`'s weight has decayed enough for `cost` more units. */
@@ -147,6 +166,37 @@ export const gcra: Step = (state, policy, cost, now, out) => {
   const resetMs = Math.ceil(next - now - GCRA_EPSILON)
   if (cost !== 0) keep(out, next, 0, 0, now + Math.max(1, resetMs))
   return decision(true, remaining, resetMs, 0)
+}
+
+/**
+ * Gives back `cost` units in a record (skipped requests): only units that still count, so a
+ * request that finishes after its window ended gives nothing back. Returns false when the
+ * record holds nothing to give back. The same arithmetic as the REFUND scripts in lua.ts.
+ */
+export type Refund = (state: State, policy: Policy, cost: number, now: number) => boolean
+
+const windowRefund: Refund = (state, policy, cost, now) => {
+  const start = now - (now % policy.windowMs)
+  // Fixed: only this window's count. Sliding: this window's, or the previous one's (still weighed).
+  const counts =
+    state.a === start || (policy.algorithm === 'sliding-window' && state.a === start - policy.windowMs)
+  if (!counts) return false
+  state.b = Math.max(0, state.b - cost)
+  return true
+}
+
+export const REFUNDS: Readonly<Record<Policy['algorithm'], Refund>> = {
+  'fixed-window': windowRefund,
+  'sliding-window': windowRefund,
+  'token-bucket': (state, policy, cost) => {
+    state.b = Math.min(policy.burst * policy.windowMs, state.b + cost * policy.windowMs)
+    return true
+  },
+  gcra: (state, policy, cost, now) => {
+    if (state.a <= now) return false
+    state.a = Math.max(now, state.a - (cost * policy.windowMs) / policy.limit)
+    return true
+  },
 }
 
 export const STEPS: Readonly<Record<Policy['algorithm'], Step>> = {

@@ -1,6 +1,6 @@
 import { getHeader, hasHeader, setHeader } from '@hotpath/core'
 import type { Response } from 'express'
-import type { Decision, HeadersMode, Policy } from './types'
+import type { Decision, HeaderFormat, Policy } from './types'
 
 /**
  * Response header fields.
@@ -8,8 +8,13 @@ import type { Decision, HeadersMode, Policy } from './types'
  *   policies, `"name";q=<units>;w=<seconds>`) and §5 `RateLimit` (a List of current
  *   service limits, `"name";r=<remaining>;t=<seconds>`), both Structured Fields (RFC 9651).
  *   Layers (a global limiter and `route()` limiters) each append their own item.
+ * - `draft-6`: draft-ietf-httpapi-ratelimit-headers-06, `RateLimit-Limit` / `-Remaining` /
+ *   `-Reset` (delta seconds) and `RateLimit-Policy: <limit>;w=<seconds>`.
+ * - `draft-7`: draft-07's one field `RateLimit: limit=…, remaining=…, reset=…` and the same policy.
  * - `legacy`: `X-RateLimit-Limit` / `-Remaining` / `-Reset` (epoch seconds, as GitHub and
- *   express-rate-limit send it); with several layers, the most restrictive one is shown.
+ *   express-rate-limit send it).
+ * With several layers, draft-6, draft-7 and legacy show the most restrictive one (their fields
+ * hold one policy); the current draft lists every layer.
  */
 export type HeaderWriter = (
   res: Response,
@@ -33,14 +38,22 @@ function append(res: Response, field: string, item: string): void {
   setHeader(res, field, existing === undefined ? item : `${String(existing)}, ${item}`)
 }
 
+/** The remaining count a draft-7 `RateLimit` field already shows. */
+function draft7Remaining(value: unknown): number {
+  const match = /remaining=(\d+)/.exec(String(value))
+  return match === null ? Number.POSITIVE_INFINITY : Number(match[1])
+}
+
 export function createHeaderWriter(
-  mode: HeadersMode,
+  formats: readonly HeaderFormat[],
   name: string,
   now: () => number,
 ): HeaderWriter | undefined {
-  if (mode === false) return undefined
-  const draft = mode === 'draft' || mode === 'both'
-  const legacy = mode === 'legacy' || mode === 'both'
+  if (formats.length === 0) return undefined
+  const draft = formats.includes('draft')
+  const legacy = formats.includes('legacy')
+  const draft6 = formats.includes('draft-6')
+  const draft7 = formats.includes('draft-7')
   const quoted = `"${name}"`
   return function writeRateLimitHeaders(res, policy, decision, policyField) {
     const wait = decision.allowed ? decision.resetMs : Math.max(decision.retryAfterMs, 0)
@@ -57,6 +70,26 @@ export function createHeaderWriter(
       } else {
         append(res, 'RateLimit-Policy', policyValue)
         append(res, 'RateLimit', limitValue)
+      }
+    }
+    if (draft6) {
+      const shown = getHeader(res, 'ratelimit-remaining')
+      if (shown === undefined || Number(shown) > decision.remaining) {
+        setHeader(res, 'RateLimit-Policy', `${policy.limit};w=${Math.ceil(policy.windowMs / 1000)}`)
+        setHeader(res, 'RateLimit-Limit', String(policy.limit))
+        setHeader(res, 'RateLimit-Remaining', String(decision.remaining))
+        setHeader(res, 'RateLimit-Reset', String(seconds(wait)))
+      }
+    }
+    if (draft7) {
+      const shown = getHeader(res, 'ratelimit')
+      if (shown === undefined || draft7Remaining(shown) > decision.remaining) {
+        setHeader(res, 'RateLimit-Policy', `${policy.limit};w=${Math.ceil(policy.windowMs / 1000)}`)
+        setHeader(
+          res,
+          'RateLimit',
+          `limit=${policy.limit}, remaining=${decision.remaining}, reset=${seconds(wait)}`,
+        )
       }
     }
     if (legacy) {

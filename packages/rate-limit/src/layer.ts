@@ -1,13 +1,22 @@
-import { HotpathError, ipKey, isPromiseLike, type OnceLogger, resolveDynamic, routeOf } from '@hotpath/core'
+import {
+  HotpathError,
+  headersSent,
+  isPromiseLike,
+  type OnceLogger,
+  resolveDynamic,
+  routeOf,
+} from '@hotpath/core'
 import type { NextFunction, Request, Response } from 'express'
+import { createClientKey, type ProxyWarnings, storedKey } from './client-key'
 import { createHeaderWriter, policyItem, seconds } from './headers'
 import type { MemoryStore } from './memory-store'
 import { checkCount, type LayerConfig, makePolicy, PKG } from './options'
+import { type Counted, createOutcomeWatcher } from './outcome'
 import { LayerCounters, type LayerMetrics, type Recorder } from './stats'
 import type { Decision, Policy, Store, StoreErrorPolicy } from './types'
 
 /** What every layer of one limiter shares: the store, its health and the numbers. */
-export interface Shared {
+export interface Shared extends ProxyWarnings {
   readonly store: Store
   readonly fallback: MemoryStore | undefined
   readonly failure: StoreErrorPolicy
@@ -16,7 +25,6 @@ export interface Shared {
   readonly now: () => number
   /** Seconds a client is told to wait while the store is down and the policy is `closed`. */
   readonly closedRetryAfter: number
-  proxyWarned: boolean
 }
 
 export interface Layer {
@@ -28,8 +36,6 @@ export interface Layer {
 }
 
 export const STORE_DOWN = 'ERR_HOTPATH_RATE_LIMIT_STORE'
-const TRUST_PROXY_TRUE = 'ERR_HOTPATH_RATE_LIMIT_TRUST_PROXY'
-const XFF_IGNORED = 'ERR_HOTPATH_RATE_LIMIT_XFF'
 
 function requestError(_pkg: string, message: string): never {
   throw new HotpathError('ERR_HOTPATH_RATE_LIMIT_VALUE', `${PKG}: ${message}`)
@@ -46,66 +52,9 @@ export function createLayer(config: LayerConfig, shared: Shared, metrics: LayerM
   const keyOption = config.key
   const skip = config.skip
 
-  /** Default key: the client address (RFC 7239 caveats apply: see the trust proxy checks). */
-  const keyOf = (req: Request, res: Response): string | Promise<string> => {
-    if (keyOption !== undefined) return resolveDynamic(keyOption, req, res)
-    // An Express app gives its requests its own prototype: a new prototype is a new app, whose
-    // settings are then read (a prototype is one builtin call; `req.app` is a lookup V8 cannot
-    // cache on an Express request, see bench/README.md).
-    const proto = Object.getPrototypeOf(req) as unknown
-    if (proto !== checkedProto) {
-      checkedProto = proto
-      checkApp(req.app, req)
-    } else if (
-      trustOff &&
-      !shared.proxyWarned &&
-      xffSampled() &&
-      req.headers['x-forwarded-for'] !== undefined
-    )
-      warnXff()
-    // With 'trust proxy' off, Express's req.ip is the socket's address: reading it directly
-    // spares proxy-addr's parse of X-Forwarded-For on every request.
-    const address = trustOff ? req.socket?.remoteAddress : req.ip
-    // The last address's key is kept: a client on a keep-alive connection sends requests in a
-    // row, and its address is then not parsed again.
-    if (address !== lastAddress || address === undefined) {
-      lastAddress = address
-      lastAddressKey = ipKey(address)
-    }
-    return lastAddressKey
-  }
-  let lastAddress: string | undefined
-  let lastAddressKey = ''
-
-  // A proxy in front of the app adds X-Forwarded-For to every request, so the header is looked
-  // at on the first 64 requests and then on one in 64: the warning still comes at once, and a
-  // header lookup (~0.5 µs on an Express request) is spared on the others.
-  let xffSeen = 0
-  const xffSampled = (): boolean => ++xffSeen <= 64 || (xffSeen & 63) === 0
-
-  // 'trust proxy' is read once per app (it is set at startup), not on every request.
-  let checkedProto: unknown
-  let trustOff = false
-  const checkApp = (app: Request['app'] | undefined, req: Request): void => {
-    const trust = app?.get('trust proxy')
-    trustOff = !trust
-    if (shared.proxyWarned) return
-    if (trust === true) {
-      shared.proxyWarned = true
-      log.warnOnce(
-        TRUST_PROXY_TRUE,
-        `${PKG}: 'trust proxy' is true, so any client can choose its rate-limit key by sending X-Forwarded-For. Set it to the number of proxies in front of the app (app.set('trust proxy', 1)) or their addresses.`,
-      )
-    } else if (trustOff && req.headers['x-forwarded-for'] !== undefined) warnXff()
-  }
-
-  const warnXff = (): void => {
-    shared.proxyWarned = true
-    log.warnOnce(
-      XFF_IGNORED,
-      `${PKG}: a request carries X-Forwarded-For but 'trust proxy' is off, so every client behind the proxy shares one rate-limit key. Set app.set('trust proxy', <number of proxies>) if the app runs behind one.`,
-    )
-  }
+  const clientKey = createClientKey(config.ipv6Subnet, shared, log)
+  const keyOf = (req: Request, res: Response): string | Promise<string> =>
+    keyOption === undefined ? clientKey(req) : resolveDynamic(keyOption, req, res)
 
   // `req.route` is an own property once a route matched (Express 4 and 5 set it in
   // Route#dispatch); asking the object itself spares a miss through the long prototype chain of
@@ -120,15 +69,18 @@ export function createLayer(config: LayerConfig, shared: Shared, metrics: LayerM
     key: string,
     policy: Policy,
     decision: Decision,
+    counted: Counted,
   ) => {
     const counter = counters.counter(label(req))
-    if (writeHeaders !== undefined) {
+    // A layer before this one may have started the response already; its headers are gone.
+    if (writeHeaders !== undefined && !headersSent(res)) {
       writeHeaders(res, policy, decision, policy === staticPolicy ? staticPolicyField : undefined)
     }
     if (decision.allowed) {
       recorder.allowed++
       counter.allowed++
       metrics?.allowed.inc()
+      if (refunds && counted.cost > 0) watchOutcome(req, res, policy, counted)
       next()
       return
     }
@@ -157,12 +109,21 @@ export function createLayer(config: LayerConfig, shared: Shared, metrics: LayerM
       return
     }
     const body = typeof config.message === 'function' ? config.message(req, res) : config.message
+    // An async message: its value is sent once it resolves, a rejection goes to next(err).
+    if (isPromiseLike(body)) Promise.resolve(body).then((value) => guard(next, () => send(res, value)), next)
+    else send(res, body)
+  }
+
+  const send = (res: Response, body: unknown) => {
     res.status(config.statusCode)
     if (typeof body === 'string') {
       res.setHeader('Content-Type', 'text/plain; charset=utf-8')
       res.send(body)
     } else res.json(body)
   }
+
+  const refunds = config.skipFailedRequests || config.skipSuccessfulRequests
+  const watchOutcome = createOutcomeWatcher(config, log)
 
   const storeFailed = (
     error: unknown,
@@ -194,7 +155,12 @@ export function createLayer(config: LayerConfig, shared: Shared, metrics: LayerM
       res.setHeader('Content-Type', 'text/plain; charset=utf-8')
       res.status(503).send('Service unavailable: the rate limit store is not answering.')
     } else {
-      finish(req, res, next, key, policy, (shared.fallback as MemoryStore).consume(storeKey, policy, cost))
+      const fallback = shared.fallback as MemoryStore
+      finish(req, res, next, key, policy, fallback.consume(storeKey, policy, cost), {
+        store: fallback,
+        storeKey,
+        cost,
+      })
     }
   }
 
@@ -219,7 +185,7 @@ export function createLayer(config: LayerConfig, shared: Shared, metrics: LayerM
     // and a key the store has hashed before is found faster than a freshly built one.
     if (key !== lastKey) {
       lastKey = key
-      lastStoreKey = namespace + key
+      lastStoreKey = namespace + storedKey(key)
     }
     const storeKey = lastStoreKey
     let answer: Decision | Promise<Decision>
@@ -229,8 +195,9 @@ export function createLayer(config: LayerConfig, shared: Shared, metrics: LayerM
       storeFailed(error, req, res, next, key, storeKey, policy, cost)
       return
     }
+    const counted: Counted = { store, storeKey, cost }
     if (!isPromiseLike(answer)) {
-      finish(req, res, next, key, policy, answer)
+      finish(req, res, next, key, policy, answer, counted)
       return
     }
     const started = performance.now()
@@ -238,7 +205,7 @@ export function createLayer(config: LayerConfig, shared: Shared, metrics: LayerM
       (decision) => {
         recorder.storeLatency(performance.now() - started)
         storeAnswered()
-        guard(next, () => finish(req, res, next, key, policy, decision))
+        guard(next, () => finish(req, res, next, key, policy, decision, counted))
       },
       (error: unknown) => guard(next, () => storeFailed(error, req, res, next, key, storeKey, policy, cost)),
     )
@@ -301,7 +268,7 @@ export function createLayer(config: LayerConfig, shared: Shared, metrics: LayerM
     }
   }
 
-  return { config, counters, middleware, storeKey: (key: string) => namespace + key }
+  return { config, counters, middleware, storeKey: (key: string) => namespace + storedKey(key) }
 }
 
 /** Runs `work` from a promise callback so a throw becomes `next(err)`, never a rejection. */

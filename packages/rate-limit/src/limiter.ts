@@ -4,14 +4,21 @@ import {
   optionError,
   type RateLimitRouteStats,
   type RateLimitStats,
-  rejectUnknownOptions,
   type StatsSource,
   type StoreMode,
 } from '@hotpath/core'
 import type { RequestHandler } from 'express'
 import { createLayer, type Layer, type Shared } from './layer'
 import { MemoryStore } from './memory-store'
-import { checkTopLevel, DEFAULTS, KNOWN_ROUTE_OPTIONS, type LayerConfig, layerConfig, PKG } from './options'
+import {
+  checkNames,
+  checkTopLevel,
+  DEFAULTS,
+  KNOWN_ROUTE_OPTIONS,
+  type LayerConfig,
+  layerConfig,
+  PKG,
+} from './options'
 import { createMetrics, Recorder } from './stats'
 import type { Policy, RateLimitOptions, RouteOptions, Store } from './types'
 
@@ -81,6 +88,7 @@ export function rateLimit(options: Readonly<RateLimitOptions> = {}): RateLimiter
     now,
     closedRetryAfter: Math.max(1, Math.ceil((typeof cooldown === 'number' ? cooldown : 1000) / 1000)),
     proxyWarned: false,
+    forwardedWarned: false,
   }
   const layers: Layer[] = []
   const addLayer = (
@@ -105,7 +113,7 @@ export function rateLimit(options: Readonly<RateLimitOptions> = {}): RateLimiter
   let routes = 0
 
   limiter.route = (routeOptions: Readonly<RouteOptions> = {}) => {
-    rejectUnknownOptions(`${PKG} route()`, routeOptions, KNOWN_ROUTE_OPTIONS)
+    checkNames(`${PKG} route()`, routeOptions, KNOWN_ROUTE_OPTIONS)
     routes++
     return addLayer(routeOptions, main.config, routeOptions.name ?? `route${routes}`).middleware
   }

@@ -56,8 +56,16 @@ elseif a == start - w then
 end
 local elapsed = now - start
 local used = prev * (w - elapsed) + cur * w
-local reset = w - elapsed
+-- Until the whole quota is back (slidingReset in algorithms.ts): this window's units count
+-- until the end of the next one.
+local function fullReset(c)
+  if c > 0 then return 2 * w - elapsed end
+  if prev > 0 then return w - elapsed end
+  return 0
+end
+local reset = fullReset(cur + cost)
 if used + cost * w > limit * w then
+  reset = fullReset(cur)
   local retry
   local room = limit - cur - cost
   if room >= 0 and prev > 0 then
@@ -127,10 +135,46 @@ end
 return {1, math.floor((tol - (nxt - now)) / interval + eps), reset, 0}
 `
 
+/**
+ * Refunds (skipFailedRequests / skipSuccessfulRequests), the REFUNDS of algorithms.ts: the
+ * units come back only while they still count; the record's TTL is left as it is.
+ */
+const REFUND_WINDOW = `${PRELUDE}
+local sliding = ARGV[6] == '1'
+local start = now - (now % w)
+local s = redis.call('HMGET', KEYS[1], 'a', 'b')
+local a = tonumber(s[1])
+if a == start or (sliding and a == start - w) then
+  redis.call('HSET', KEYS[1], 'b', math.max(0, tonumber(s[2]) - cost))
+  return 1
+end
+return 0
+`
+
+const REFUND_TOKEN = `${PRELUDE}
+local s = redis.call('HMGET', KEYS[1], 'a', 'b')
+if not s[2] then return 0 end
+redis.call('HSET', KEYS[1], 'b', string.format('%.17g', math.min(burst * w, tonumber(s[2]) + cost * w)))
+return 1
+`
+
+const REFUND_GCRA = `${PRELUDE}
+local stored = tonumber(redis.call('HGET', KEYS[1], 'a'))
+if not stored or stored <= now then return 0 end
+redis.call('HSET', KEYS[1], 'a', string.format('%.17g', math.max(now, stored - cost * w / limit)))
+return 1
+`
+
+export const REFUND_NAMES = {
+  window: 'hotpathRateLimitRefundWindowV1',
+  token: 'hotpathRateLimitRefundTokenV1',
+  gcra: 'hotpathRateLimitRefundGcraV1',
+} as const
+
 /** Script names on the ioredis client; versioned so an upgrade never runs an old body. */
 export const SCRIPT_NAMES = {
   'fixed-window': 'hotpathRateLimitFixedV2',
-  'sliding-window': 'hotpathRateLimitSlidingV2',
+  'sliding-window': 'hotpathRateLimitSlidingV3',
   'token-bucket': 'hotpathRateLimitTokenV1',
   gcra: 'hotpathRateLimitGcraV1',
 } as const
@@ -140,4 +184,7 @@ export const SCRIPTS: Record<string, { keys: number; lua: string }> = {
   [SCRIPT_NAMES['sliding-window']]: { keys: 1, lua: SLIDING },
   [SCRIPT_NAMES['token-bucket']]: { keys: 1, lua: TOKEN },
   [SCRIPT_NAMES.gcra]: { keys: 1, lua: GCRA },
+  [REFUND_NAMES.window]: { keys: 1, lua: REFUND_WINDOW },
+  [REFUND_NAMES.token]: { keys: 1, lua: REFUND_TOKEN },
+  [REFUND_NAMES.gcra]: { keys: 1, lua: REFUND_GCRA },
 }

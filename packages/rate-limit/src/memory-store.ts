@@ -1,5 +1,5 @@
 import { optionError, rejectUnknownOptions } from '@hotpath/core'
-import { STEPS, type State } from './algorithms'
+import { REFUNDS, STEPS, type State } from './algorithms'
 import type { Decision, Policy, Store } from './types'
 
 export interface MemoryStoreOptions {
@@ -88,6 +88,13 @@ export class MemoryStore implements Store {
 
   reset(key: string): void {
     this.records.delete(key)
+  }
+
+  refund(key: string, policy: Policy, cost: number): void {
+    const entry = this.records.get(key)
+    const now = this.now()
+    if (entry === undefined || entry.expiresAt <= now) return
+    REFUNDS[policy.algorithm](entry, policy, cost, now)
   }
 
   close(): void {

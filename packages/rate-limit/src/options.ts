@@ -1,6 +1,7 @@
 import { type Dynamic, didYouMean, optionError, parseDuration, rejectUnknownOptions } from '@hotpath/core'
 import type {
   Algorithm,
+  HeaderFormat,
   HeadersMode,
   LimitHandler,
   Policy,
@@ -12,7 +13,20 @@ import type {
 export const PKG = '@hotpath/rate-limit'
 
 export const ALGORITHMS: readonly Algorithm[] = ['fixed-window', 'sliding-window', 'token-bucket', 'gcra']
-const HEADER_MODES: readonly unknown[] = ['draft', 'legacy', 'both', false]
+const HEADER_FORMATS: readonly HeaderFormat[] = ['draft', 'draft-6', 'draft-7', 'draft-8', 'legacy']
+
+/** express-rate-limit's option names, and what they are called here. */
+const RENAMED: Readonly<Record<string, string>> = {
+  max: `limit`,
+  windowMs: `window (a number of ms or '15m')`,
+  keyGenerator: `key ((req, res) => string)`,
+  standardHeaders: `headers ('draft-6', 'draft-7', 'draft' or a list with 'legacy')`,
+  legacyHeaders: `headers ('legacy', or 'both' with the current draft)`,
+  passOnStoreError: `onStoreError ('open')`,
+  identifier: `name`,
+  requestPropertyName: `get(key) (the limiter reports a key's state; nothing is added to req)`,
+  validate: `the coded warnings, logged once through logger`,
+}
 const FAILURE_MODES: readonly StoreErrorPolicy[] = ['open', 'closed', 'memory']
 
 const ROUTE_KEYS = [
@@ -23,6 +37,10 @@ const ROUTE_KEYS = [
   'cost',
   'key',
   'skip',
+  'skipFailedRequests',
+  'skipSuccessfulRequests',
+  'requestWasSuccessful',
+  'ipv6Subnet',
   'headers',
   'statusCode',
   'message',
@@ -63,7 +81,12 @@ export interface LayerConfig {
   readonly cost: Dynamic<number>
   readonly key: Dynamic<string> | undefined
   readonly skip: RouteOptions['skip']
-  readonly headers: HeadersMode
+  readonly skipFailedRequests: boolean
+  readonly skipSuccessfulRequests: boolean
+  readonly requestWasSuccessful: RouteOptions['requestWasSuccessful']
+  readonly ipv6Subnet: number
+  /** The header formats written, deduplicated (`[]` for none). */
+  readonly headers: readonly HeaderFormat[]
   readonly statusCode: number
   readonly message: NonNullable<RateLimitOptions['message']>
   readonly handler: LimitHandler | undefined
@@ -96,9 +119,27 @@ export function layerConfig(
   }
   const cost = options.cost ?? base?.cost ?? DEFAULTS.cost
   if (typeof cost !== 'function') checkCount(cost, 'cost', 0)
-  const headers = options.headers ?? base?.headers ?? DEFAULTS.headers
-  if (!HEADER_MODES.includes(headers)) {
-    optionError(PKG, `headers must be 'draft', 'legacy', 'both' or false, got ${JSON.stringify(headers)}.`)
+  const headers =
+    options.headers === undefined ? (base?.headers ?? formats(DEFAULTS.headers)) : formats(options.headers)
+  const skipFailedRequests = flag(
+    options.skipFailedRequests ?? base?.skipFailedRequests,
+    'skipFailedRequests',
+  )
+  const skipSuccessfulRequests = flag(
+    options.skipSuccessfulRequests ?? base?.skipSuccessfulRequests,
+    'skipSuccessfulRequests',
+  )
+  checkFunction(
+    options.requestWasSuccessful,
+    'requestWasSuccessful',
+    '(req, res) => boolean | Promise<boolean>',
+  )
+  const ipv6Subnet = options.ipv6Subnet ?? base?.ipv6Subnet ?? 56
+  if (!Number.isInteger(ipv6Subnet) || ipv6Subnet < 1 || ipv6Subnet > 128) {
+    optionError(
+      PKG,
+      `ipv6Subnet must be a prefix length from 1 to 128 (56 keys a household), got ${JSON.stringify(ipv6Subnet)}.`,
+    )
   }
   const statusCode = options.statusCode ?? base?.statusCode ?? DEFAULTS.statusCode
   if (!Number.isInteger(statusCode) || statusCode < 400 || statusCode > 599) {
@@ -130,6 +171,10 @@ export function layerConfig(
     cost,
     key,
     skip: options.skip ?? base?.skip,
+    skipFailedRequests,
+    skipSuccessfulRequests,
+    requestWasSuccessful: options.requestWasSuccessful ?? base?.requestWasSuccessful,
+    ipv6Subnet,
     headers,
     statusCode,
     message,
@@ -137,6 +182,41 @@ export function layerConfig(
     policy,
     staticCost: typeof cost === 'function' ? undefined : cost,
   }
+}
+
+/** `headers` as a list of formats: `'both'` is draft + legacy, `false` none, `'draft-8'` is `'draft'`. */
+function formats(mode: unknown): readonly HeaderFormat[] {
+  if (mode === false) return []
+  if (mode === 'both') return ['draft', 'legacy']
+  const list = Array.isArray(mode) ? mode : [mode]
+  const out: HeaderFormat[] = []
+  for (const item of list) {
+    if (!HEADER_FORMATS.includes(item as HeaderFormat)) {
+      const hint = typeof item === 'string' ? didYouMean(item, HEADER_FORMATS) : ''
+      optionError(
+        PKG,
+        `headers must be 'draft', 'draft-6', 'draft-7', 'draft-8', 'legacy', 'both', false or a list of formats, got ${JSON.stringify(item)}.${hint}`,
+      )
+    }
+    const format = item === 'draft-8' ? 'draft' : (item as HeaderFormat)
+    if (!out.includes(format)) out.push(format)
+  }
+  if (out.length === 0) optionError(PKG, 'headers: an empty list; use false for no rate-limit headers.')
+  // Every draft writes RateLimit-Policy (and 'draft'/'draft-7' RateLimit), each in its own syntax.
+  if (out.filter((format) => format !== 'legacy').length > 1) {
+    optionError(
+      PKG,
+      `headers: ${out.join(', ')} write the same fields in different syntaxes; pick one draft (plus 'legacy').`,
+    )
+  }
+  return Object.freeze(out)
+}
+
+function flag(value: unknown, what: string): boolean {
+  if (value === undefined) return false
+  if (typeof value !== 'boolean')
+    optionError(PKG, `${what} must be true or false, got ${JSON.stringify(value)}.`)
+  return value
 }
 
 type Fail = (pkg: string, message: string) => never
@@ -175,8 +255,19 @@ function checkFunction(value: unknown, what: string, shape: string): void {
     optionError(PKG, `${what} must be a function ${shape}.`)
 }
 
+/** An express-rate-limit name gets this package's name for it; then any other unknown name is refused. */
+export function checkNames(pkg: string, options: object | undefined, known: readonly string[]): void {
+  for (const key of Object.keys(options ?? {})) {
+    const renamed = RENAMED[key]
+    if (renamed !== undefined && !known.includes(key)) {
+      optionError(pkg, `unknown option "${key}" (express-rate-limit's name). Did you mean ${renamed}?`)
+    }
+  }
+  rejectUnknownOptions(pkg, options, known)
+}
+
 export function checkTopLevel(options: Readonly<RateLimitOptions>): void {
-  rejectUnknownOptions(PKG, options, KNOWN_OPTIONS)
+  checkNames(PKG, options, KNOWN_OPTIONS)
   const failure = options.onStoreError ?? DEFAULTS.onStoreError
   if (!FAILURE_MODES.includes(failure)) {
     optionError(

@@ -9,7 +9,7 @@ import {
   rejectUnknownOptions,
   withDeadline,
 } from '@hotpath/core'
-import { SCRIPT_NAMES, SCRIPTS } from './lua'
+import { REFUND_NAMES, SCRIPT_NAMES, SCRIPTS } from './lua'
 import type { Decision, Policy, Store } from './types'
 
 /** The part of an ioredis client (standalone `Redis` or `Cluster`) the store uses. */
@@ -60,6 +60,10 @@ export class RedisStore implements Store {
   private readonly breaker: CircuitBreaker
   private readonly now: (() => number) | undefined
   private readonly scripts: Record<Policy['algorithm'], ScriptFn>
+  private readonly refunds: Record<Policy['algorithm'], ScriptFn>
+  /** Set once the client was ready: from then on a lost connection fails fast (circuit, policy). */
+  private everReady = false
+  private firstConnect: Promise<void> | undefined
 
   constructor(options: Readonly<RedisStoreOptions>) {
     rejectUnknownOptions(PKG, options, KNOWN)
@@ -92,6 +96,58 @@ export class RedisStore implements Store {
       'token-bucket': bind(SCRIPT_NAMES['token-bucket']),
       gcra: bind(SCRIPT_NAMES.gcra),
     }
+    this.refunds = {
+      'fixed-window': bind(REFUND_NAMES.window),
+      'sliding-window': bind(REFUND_NAMES.window),
+      'token-bucket': bind(REFUND_NAMES.token),
+      gcra: bind(REFUND_NAMES.gcra),
+    }
+  }
+
+  /**
+   * While the client makes its first connection, a command would fail at once (no offline
+   * queue): a fresh instance under traffic would apply `onStoreError` to its first requests,
+   * and two instances booted together would not share their first counts. So until the client
+   * has been ready once, a command waits for it, inside the same `commandTimeout` deadline.
+   */
+  private connected(): Promise<void> | undefined {
+    if (this.everReady) return undefined
+    const client = this.client as unknown as ClientEvents
+    const status = client.status
+    if (status === undefined || status === 'ready') {
+      this.everReady = true
+      return undefined
+    }
+    if (status === 'end' || status === 'close') return undefined
+    if (this.firstConnect === undefined) {
+      this.firstConnect = new Promise<void>((resolve) => {
+        client.once?.('ready', () => {
+          this.everReady = true
+          resolve()
+        })
+      })
+      // A client made with lazyConnect waits for a first command that, without a queue, fails.
+      if (status === 'wait') client.connect?.().catch(() => undefined)
+    }
+    return this.firstConnect
+  }
+
+  /** Runs `send` once the first connection is up, all within `commandTimeout`. */
+  private command<T>(send: () => Promise<T>): Promise<T> {
+    const ready = this.connected()
+    if (ready === undefined) return withDeadline(send(), this.commandTimeout, 'rate-limit Redis store')
+    // A command whose deadline passed during the wait is not sent late: the failure policy
+    // already answered its request, and a late count would be a second one.
+    let late = false
+    const call = ready.then(() => {
+      if (late)
+        throw new HotpathError('ERR_HOTPATH_DEADLINE', 'rate-limit Redis store: not sent after its deadline')
+      return send()
+    })
+    return withDeadline(call, this.commandTimeout, 'rate-limit Redis store').catch((error: unknown) => {
+      late = true
+      throw error
+    })
   }
 
   /** `'closed'` (healthy), `'open'` (failing fast) or `'half-open'` (probing). */
@@ -113,15 +169,16 @@ export class RedisStore implements Store {
         'rate-limit Redis store: circuit open after repeated failures',
       )
     }
-    const call = this.scripts[policy.algorithm](
-      this.keyOf(key),
-      policy.limit,
-      policy.windowMs,
-      policy.burst,
-      cost,
-      this.now === undefined ? 0 : Math.floor(this.now()),
-    )
-    return withDeadline(call, this.commandTimeout, 'rate-limit Redis store').then(
+    const send = () =>
+      this.scripts[policy.algorithm](
+        this.keyOf(key),
+        policy.limit,
+        policy.windowMs,
+        policy.burst,
+        cost,
+        this.now === undefined ? 0 : Math.floor(this.now()),
+      )
+    return this.command(send).then(
       (reply) => {
         this.breaker.success()
         return toDecision(reply)
@@ -134,7 +191,21 @@ export class RedisStore implements Store {
   }
 
   async reset(key: string): Promise<void> {
-    await withDeadline(this.client.del(this.keyOf(key)), this.commandTimeout, 'rate-limit Redis store')
+    await this.command(() => this.client.del(this.keyOf(key)))
+  }
+
+  async refund(key: string, policy: Policy, cost: number): Promise<void> {
+    await this.command(() =>
+      this.refunds[policy.algorithm](
+        this.keyOf(key),
+        policy.limit,
+        policy.windowMs,
+        policy.burst,
+        cost,
+        this.now === undefined ? 0 : Math.floor(this.now()),
+        policy.algorithm === 'sliding-window' ? 1 : 0,
+      ),
+    )
   }
 
   async close(): Promise<void> {
@@ -143,6 +214,13 @@ export class RedisStore implements Store {
     // quit() cannot reach a server that is down; disconnect() also stops the reconnect loop.
     this.client.disconnect()
   }
+}
+
+/** What the first-connect wait reads of an ioredis client. */
+interface ClientEvents {
+  status?: string
+  once?(event: string, fn: () => void): void
+  connect?(): Promise<void>
 }
 
 function toDecision(reply: unknown): Decision {

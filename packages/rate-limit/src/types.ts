@@ -32,10 +32,22 @@ export interface Store {
   readonly kind: string
   consume(key: string, policy: Policy, cost: number): Decision | Promise<Decision>
   reset(key: string): void | Promise<void>
+  /**
+   * Gives back `cost` units counted for `key` (`skipFailedRequests`, `skipSuccessfulRequests`),
+   * as long as they still count: a unit of a window that has ended is not given back.
+   */
+  refund?(key: string, policy: Policy, cost: number): void | Promise<void>
   close?(): void | Promise<void>
 }
 
-export type HeadersMode = 'draft' | 'legacy' | 'both' | false
+/**
+ * Which rate-limit header fields a response carries. `'draft'` (alias `'draft-8'`) is the
+ * current IETF draft's `RateLimit`/`RateLimit-Policy` Structured Fields; `'draft-6'` and
+ * `'draft-7'` are the earlier drafts express-rate-limit calls by these names; `'legacy'` is
+ * `X-RateLimit-*`; `'both'` is `['draft', 'legacy']`. A list combines them.
+ */
+export type HeaderFormat = 'draft' | 'draft-6' | 'draft-7' | 'draft-8' | 'legacy'
+export type HeadersMode = HeaderFormat | 'both' | false | readonly HeaderFormat[]
 
 export type StoreErrorPolicy = 'open' | 'closed' | 'memory'
 
@@ -71,14 +83,25 @@ export interface RateLimitOptions {
   key?: Dynamic<string>
   /** Requests for which this returns true are not counted. Default: none. */
   skip?: (req: Request, res: Response) => boolean | Promise<boolean>
+  /** Give back the units of a request whose response failed (see `requestWasSuccessful`). Default `false`. */
+  skipFailedRequests?: boolean
+  /** Give back the units of a request whose response succeeded. Default `false`. */
+  skipSuccessfulRequests?: boolean
+  /**
+   * Whether a finished response counts as a success. Default: status below 400. A response
+   * closed before it finished counts as failed.
+   */
+  requestWasSuccessful?: (req: Request, res: Response) => boolean | Promise<boolean>
+  /** Prefix length an IPv6 client is keyed by (the default key only), 1–128. Default 56. */
+  ipv6Subnet?: number
   /** Default: a new `MemoryStore`. A store serves one limiter. */
   store?: Store
   /** Default `'draft'`. */
   headers?: HeadersMode
   /** Default 429. */
   statusCode?: number
-  /** Body of the limited response. Default `'Too many requests, please try again later.'`. */
-  message?: string | object | ((req: Request, res: Response) => string | object)
+  /** Body of the limited response; a function may return a promise. Default `'Too many requests, please try again later.'`. */
+  message?: string | object | ((req: Request, res: Response) => string | object | Promise<string | object>)
   /** Replaces the default limited response. */
   handler?: LimitHandler
   /** Default `'memory'`. */
@@ -105,6 +128,10 @@ export type RouteOptions = Pick<
   | 'cost'
   | 'key'
   | 'skip'
+  | 'skipFailedRequests'
+  | 'skipSuccessfulRequests'
+  | 'requestWasSuccessful'
+  | 'ipv6Subnet'
   | 'headers'
   | 'statusCode'
   | 'message'

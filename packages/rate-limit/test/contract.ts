@@ -156,11 +156,38 @@ export function storeContract(
         at(500)
         await takeMany(sliding(4), 4)
         // next window: 4 × (1000 − e) / 1000 + 1 ≤ 4 from e = 250, so 500 + 250 ms from now.
-        expect(await take(sliding(4))).toMatchObject({ allowed: false, retryAfterMs: 750, resetMs: 500 })
+        // resetMs: the current window's 4 count until the end of the next one, 1500 ms from now.
+        expect(await take(sliding(4))).toMatchObject({ allowed: false, retryAfterMs: 750, resetMs: 1500 })
         at(1249)
         expect((await take(sliding(4))).allowed).toBe(false)
         at(1250)
         expect((await take(sliding(4))).allowed).toBe(true)
+      })
+    })
+
+    describe('refund (skipFailedRequests / skipSuccessfulRequests)', () => {
+      const give = async (policy: Policy, cost = 1) => store.refund?.(key, policy, cost)
+      it.each([
+        ['fixed-window', fixed(3)],
+        ['sliding-window', sliding(3)],
+        ['token-bucket', bucket(3)],
+        ['gcra', cell(3)],
+      ] as const)('gives back units counted in this window (%s)', async (_name, policy) => {
+        await takeMany(policy, 3)
+        await give(policy)
+        expect((await take(policy, 0)).remaining).toBe(1)
+      })
+      it("gives back a unit of the sliding window's previous window while it still weighs", async () => {
+        await takeMany(sliding(3), 3)
+        at(1000)
+        expect((await take(sliding(3), 0)).remaining).toBe(0)
+        await give(sliding(3))
+        expect((await take(sliding(3), 0)).remaining).toBe(1)
+      })
+      it('never counts below zero', async () => {
+        await take(fixed(3))
+        await give(fixed(3), 5)
+        expect((await take(fixed(3), 0)).remaining).toBe(3)
       })
     })
 

@@ -32,7 +32,7 @@ describe('headers', () => {
     const res = await request(app).get('/')
     expect(res.status).toBe(200)
     expect(res.headers['ratelimit-policy']).toBe('"default";q=3;w=60')
-    expect(res.headers.ratelimit).toBe('"default";r=2;t=60')
+    expect(res.headers.ratelimit).toBe('"default";r=2;t=120')
     expect(res.headers['x-ratelimit-limit']).toBeUndefined()
   })
 
@@ -41,7 +41,7 @@ describe('headers', () => {
     const res = await request(app).get('/')
     expect(res.headers['x-ratelimit-limit']).toBe('3')
     expect(res.headers['x-ratelimit-remaining']).toBe('2')
-    expect(res.headers['x-ratelimit-reset']).toBe(String(BASE / 1000 + 60))
+    expect(res.headers['x-ratelimit-reset']).toBe(String(BASE / 1000 + 120))
     expect(res.headers.ratelimit).toBeUndefined()
     expect(res.headers['ratelimit-policy']).toBeUndefined()
   })
@@ -49,7 +49,7 @@ describe('headers', () => {
   it('sends both sets with headers: both', async () => {
     const app = appWith(rateLimit({ limit: 3, window: '1m', headers: 'both', now }))
     const res = await request(app).get('/')
-    expect(res.headers.ratelimit).toBe('"default";r=2;t=60')
+    expect(res.headers.ratelimit).toBe('"default";r=2;t=120')
     expect(res.headers['x-ratelimit-remaining']).toBe('2')
   })
 
@@ -156,8 +156,8 @@ describe('options per request', () => {
     const app = appWith(
       rateLimit({ limit: 10, window: '1m', now, cost: (req) => (req.path === '/' ? 4 : 1) }),
     )
-    expect((await request(app).get('/')).headers.ratelimit).toBe('"default";r=6;t=60')
-    expect((await request(app).get('/other')).headers.ratelimit).toBe('"default";r=5;t=60')
+    expect((await request(app).get('/')).headers.ratelimit).toBe('"default";r=6;t=120')
+    expect((await request(app).get('/other')).headers.ratelimit).toBe('"default";r=5;t=120')
   })
 
   it('keys by an async key function', async () => {
@@ -179,7 +179,7 @@ describe('options per request', () => {
     )
     const res = await request(app).get('/').set('x-plan', 'pro')
     expect(res.headers['ratelimit-policy']).toBe('"default";q=5;w=10')
-    expect(res.headers.ratelimit).toBe('"default";r=4;t=10')
+    expect(res.headers.ratelimit).toBe('"default";r=4;t=20')
   })
 
   it('passes an invalid computed limit to the error handler', async () => {
@@ -240,13 +240,13 @@ describe('route layers', () => {
     const { app } = build()
     const res = await request(app).post('/login')
     expect(res.headers['ratelimit-policy']).toBe('"default";q=10;w=60, "login";q=2;w=900')
-    expect(res.headers.ratelimit).toBe('"default";r=9;t=60, "login";r=1;t=450')
+    expect(res.headers.ratelimit).toBe('"default";r=9;t=120, "login";r=1;t=450')
   })
 
   it('keeps counters separate from the global limiter', async () => {
     const { app } = build()
     await request(app).post('/login')
-    expect((await request(app).get('/')).headers.ratelimit).toBe('"default";r=8;t=60')
+    expect((await request(app).get('/')).headers.ratelimit).toBe('"default";r=8;t=120')
   })
 
   it('reports allowed and limited per route and policy', async () => {
@@ -264,7 +264,7 @@ describe('route layers', () => {
     app.get('/a', limiter.route({ limit: 1 }), (_req, res) => {
       res.send('a')
     })
-    expect((await request(app).get('/a')).headers.ratelimit).toBe('"route1";r=0;t=60')
+    expect((await request(app).get('/a')).headers.ratelimit).toBe('"route1";r=0;t=120')
   })
 
   it('shows the most restrictive layer in the legacy headers', async () => {

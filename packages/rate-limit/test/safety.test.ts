@@ -134,7 +134,7 @@ describe('instances', () => {
       passed = true
     })
     expect(passed).toBe(true)
-    expect(headers.get('ratelimit')).toBe('"default";r=0;t=60')
+    expect(headers.get('ratelimit')).toBe('"default";r=0;t=120')
   })
 
   it('is a function named rateLimit', () => {
@@ -168,7 +168,9 @@ describe('validation', () => {
     expect(code({ window: '1 fortnight' })).toMatch(/^ERR_HOTPATH_OPTION .*Invalid window/)
   })
   it('rejects an unknown headers mode', () => {
-    expect(code({ headers: 'ietf' })).toMatch(/headers must be 'draft', 'legacy', 'both' or false/)
+    expect(code({ headers: 'ietf' })).toMatch(
+      /headers must be 'draft', 'draft-6', 'draft-7', 'draft-8', 'legacy', 'both', false/,
+    )
   })
   it('rejects an unknown onStoreError', () => {
     expect(code({ onStoreError: 'opn' })).toMatch(/Did you mean "open"\?/)
