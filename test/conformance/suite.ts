@@ -127,6 +127,12 @@ export async function runSuite(dir: string, base: string): Promise<Results> {
   return classify(dir, out.slice(out.indexOf('{')))
 }
 
+/** Runs one test with the CLI's request/response dump, for debugging (`CONFORMANCE_ID=<id>`). */
+export function runOne(dir: string, base: string, id: string): Promise<string> {
+  const env = { ...process.env, npm_config_base: base, npm_config_id: id, npm_package_config_id: id }
+  return run(['--no-warnings', 'test-engine/cli.mjs'], dir, env, 60_000)
+}
+
 export interface Counts {
   requiredPass: number
   requiredFail: number

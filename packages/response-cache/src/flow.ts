@@ -18,10 +18,13 @@ export interface Ctx {
   readonly req: Request
   readonly res: Response
   readonly next: NextFunction
-  readonly route: RouteConfig
+  /** The route's configuration: a `cache.route()` layer after an `app.use(cache)` one replaces it. */
+  route: RouteConfig
   readonly primary: string
   /** The key has no custom parts, so `front()` may serve the entry. */
   readonly front: boolean
+  /** A later `cache.route()` layer keys the request differently: this context stores nothing. */
+  superseded?: boolean
 }
 
 const LOCK_POLL_MS = 25
@@ -46,7 +49,7 @@ export function createFlow(engine: Engine): Flow {
     // A body cut short of its Content-Length is not a complete response (RFC 9111 §3.4).
     if (captured === null || cutShort(captured)) return undefined
     const at = now()
-    const verdict = responseVerdict(captured.status, captured.headers, route.statuses, at)
+    const verdict = responseVerdict(captured.status, captured.headers, route, at)
     if (!verdict.store) return undefined
     const placement = await buildEntry(
       captured,
@@ -74,7 +77,7 @@ export function createFlow(engine: Engine): Flow {
   /** Decided as the head goes out: Cache-Status, and the Vary fields the entry will carry. */
   function onHeaders(ctx: Ctx): boolean {
     const { res, route } = ctx
-    const verdict = responseVerdict(res.statusCode, res.getHeaders(), route.statuses, now())
+    const verdict = responseVerdict(res.statusCode, res.getHeaders(), route, now())
     if (verdict.store && cfg.encodings.length > 0 && res.getHeader('content-encoding') === undefined) {
       const length = Number(res.getHeader('content-length') ?? Number.POSITIVE_INFINITY)
       if (length >= cfg.variantMinBytes && compressibleType(res.getHeader('content-type'))) {
@@ -97,7 +100,7 @@ export function createFlow(engine: Engine): Flow {
       ctx.route.maxEntryBytes,
       () => onHeaders(ctx),
       (captured) => {
-        finishMiss(ctx, captured).then(onOutcome, (error: unknown) => {
+        finishMiss(ctx, ctx.superseded === true ? null : captured).then(onOutcome, (error: unknown) => {
           engine.storeError(error, ctx.req)
           onOutcome(undefined)
         })

@@ -8,8 +8,8 @@ import { type Config, PKG, type RouteConfig, resolveOptions, routeConfig } from 
 import { createStale } from './stale'
 import type { MaybePromise, ResponseCache, ResponseCacheOptions, RouteOptions } from './types'
 
-/** RFC 9111 §4.4: a successful response to these invalidates the stored responses of its URL. */
-const UNSAFE = new Set(['POST', 'PUT', 'PATCH', 'DELETE'])
+/** RFC 9111 §4.4: a non-error response to any other method invalidates the stored responses of its URL. */
+const SAFE = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE'])
 
 /** Set on a store when a cache instance takes it, so a second taker is warned. */
 const CLAIMED = Symbol('hotpath.responseCache.claimed')
@@ -51,9 +51,10 @@ export function responseCache(options: Readonly<ResponseCacheOptions> = {}): Res
   claimable[CLAIMED] = true
   const flow = createFlow(engine)
   const stale = createStale(engine, flow)
-  // Requests this instance already handled (app.use + route()). A WeakSet, not a mark on
-  // `req`: a property written to an Express request costs microseconds (core's response-hooks).
-  const handled = new WeakSet<Request>()
+  // Requests this instance already handled (app.use + route()): their context, or why they
+  // bypassed. A WeakMap, not a mark on `req`: a property written to an Express request costs
+  // microseconds (core's response-hooks).
+  const handled = new WeakMap<Request, Ctx | string>()
 
   function decide(ctx: Ctx, found: Found): void {
     const entry = found.entry
@@ -63,9 +64,7 @@ export function responseCache(options: Readonly<ResponseCacheOptions> = {}): Res
     }
     const at = now()
     if (at < entry.expiresAt) engine.serveHit(entry, found.key, ctx.req, ctx.res, at)
-    else if (at < entry.staleUntil) stale.serveAndRefresh(ctx, entry, at)
-    else if (at < entry.errorUntil && ctx.req.method === 'GET') stale.orStale(ctx, entry)
-    else flow.miss(ctx)
+    else stale.serve(ctx, entry, found.key, at)
   }
 
   function invalidateOnSuccess(req: Request, res: Response): void {
@@ -103,6 +102,7 @@ export function responseCache(options: Readonly<ResponseCacheOptions> = {}): Res
     const trust = req.app?.get('trust proxy fn') as Trust | undefined
     const primary = engine.primaryKey(originOf(req, trust), req.originalUrl ?? req.url, parts)
     const ctx: Ctx = { req, res, next, route, primary, front: parts === undefined }
+    handled.set(req, ctx)
     let found: MaybePromise<Found>
     try {
       found = engine.lookup(primary, req)
@@ -133,10 +133,10 @@ export function responseCache(options: Readonly<ResponseCacheOptions> = {}): Res
       next()
       return
     }
-    handled.add(req)
+    handled.set(req, 'seen')
     const method = req.method
     if (method !== 'GET' && method !== 'HEAD') {
-      if (UNSAFE.has(method)) invalidateOnSuccess(req, res)
+      if (!SAFE.has(method)) invalidateOnSuccess(req, res)
       engine.bypass(req, res, next, 'method')
       return
     }
@@ -149,10 +149,42 @@ export function responseCache(options: Readonly<ResponseCacheOptions> = {}): Res
     const auth = headers.authorization === undefined ? true : flag(route.authorization, req, res)
     const cookie = headers.cookie === undefined ? true : flag(route.cookies, req, res)
     Promise.all([auth, cookie]).then(([authOk, cookieOk]) => {
-      if (!authOk) engine.bypass(req, res, next, 'authorization')
-      else if (!cookieOk) engine.bypass(req, res, next, 'cookie')
-      else lookupAndDecide(req, res, next, route)
+      const reason = !authOk ? 'authorization' : !cookieOk ? 'cookie' : undefined
+      if (reason === undefined) {
+        lookupAndDecide(req, res, next, route)
+        return
+      }
+      handled.set(req, reason)
+      engine.bypass(req, res, next, reason)
     }, next)
+  }
+
+  /**
+   * A `cache.route()` layer: its own options win over those of an `app.use(cache)` layer of
+   * the same instance that saw the request first. With the same key the context simply takes
+   * the route's options (ttl, tags, statuses, vary are read when the response goes out); with
+   * another key function, or after a credentials bypass the route may opt out of, the request
+   * is handled again under the route's options and the first layer stores nothing.
+   */
+  function handleRoute(req: Request, res: Response, next: NextFunction, route: RouteConfig): void {
+    const prior = handled.get(req)
+    if (prior === undefined) {
+      handle(req, res, next, route)
+      return
+    }
+    if (typeof prior !== 'string') {
+      if (prior.route.key === route.key) {
+        prior.route = route
+        next()
+        return
+      }
+      prior.superseded = true
+    } else if (prior !== 'authorization' && prior !== 'cookie') {
+      next()
+      return
+    }
+    handled.delete(req)
+    handle(req, res, next, route)
   }
 
   const cache = function responseCache(req: Request, res: Response, next: NextFunction): void {
@@ -200,7 +232,7 @@ export function responseCache(options: Readonly<ResponseCacheOptions> = {}): Res
   cache.route = (routeOptions: Readonly<RouteOptions> = {}): RequestHandler => {
     const route = routeConfig(routeOptions, cfg.base, 'route()')
     return function responseCacheRoute(req: Request, res: Response, next: NextFunction): void {
-      handle(req, res, next, route)
+      handleRoute(req, res, next, route)
     }
   }
   cache.invalidate = invalidate

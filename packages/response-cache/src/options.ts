@@ -15,6 +15,11 @@ export const PKG = '@hotpath/response-cache'
 /** The one defaults object; user options are spread over it, never mutated. */
 export const DEFAULTS = {
   ttl: '1m',
+  freshness: 'ttl',
+  maxTtl: '365d',
+  defaultTtl: 0,
+  heuristic: false,
+  targets: ['CDN-Cache-Control'],
   staleWhileRevalidate: 0,
   staleIfError: 0,
   statuses: [200, 203, 204, 300, 301, 404, 410],
@@ -31,6 +36,12 @@ export const DEFAULTS = {
 
 const ROUTE_KEYS = [
   'ttl',
+  'freshness',
+  'maxTtl',
+  'defaultTtl',
+  'heuristic',
+  'targets',
+  'omitHeaders',
   'staleWhileRevalidate',
   'staleIfError',
   'tags',
@@ -59,6 +70,15 @@ type Resolver<T> = (req: Request, res: Response) => T | Promise<T>
 /** A route's options, resolved once: static values are parsed here, functions per request. */
 export interface RouteConfig {
   readonly ttl: Resolver<number> | number
+  /** `'ttl'`: `ttl` is the default lifetime and its cap; `'origin'`: the response's headers decide. */
+  readonly freshness: 'ttl' | 'origin'
+  readonly maxTtl: number
+  readonly defaultTtl: number
+  readonly heuristic: boolean
+  /** Targeted cache-control fields (RFC 9213), lower case. */
+  readonly targets: readonly string[]
+  /** Response fields never stored (lower case), on top of the per-request ones. */
+  readonly omit: ReadonlySet<string>
   readonly swr: Resolver<number> | number
   readonly sie: Resolver<number> | number
   readonly tags: RouteOptions['tags']
@@ -105,7 +125,8 @@ function headerList(value: unknown, where: string): string[] {
     !Array.isArray(value) ||
     value.some((v) => typeof v !== 'string' || !/^[!#$%&'*+.^_`|~0-9a-z-]+$/i.test(v))
   ) {
-    optionError(PKG, `${where} must be an array of request header names, e.g. ['accept-language'].`)
+    const kind = where.endsWith('vary') ? 'request header names' : 'header names'
+    optionError(PKG, `${where} must be an array of ${kind}, e.g. ['accept-language'].`)
   }
   return value.map((v: string) => v.toLowerCase())
 }
@@ -128,8 +149,46 @@ export function routeConfig(options: RouteOptions, parent: RouteConfig | null, w
   }
   if (o.statuses?.includes(206))
     optionError(PKG, `${where}.statuses: 206 partial content is never stored; remove it.`)
+  // A stored 304 or 1xx would be replayed to clients that did not ask for it (RFC 9111 §3).
+  for (const s of o.statuses ?? []) {
+    if (s === 304 || s < 200 || s > 599)
+      optionError(
+        PKG,
+        `${where}.statuses: ${s} is never stored (only final statuses, and not 304: a stored 304 would reach unconditional requests); remove it.`,
+      )
+  }
+  if (o.freshness !== undefined && o.freshness !== 'ttl' && o.freshness !== 'origin') {
+    optionError(
+      PKG,
+      `${where}.freshness must be 'ttl' (ttl is the lifetime and its cap) or 'origin' (the response's Cache-Control / Expires decide).`,
+    )
+  }
+  if (o.heuristic !== undefined && typeof o.heuristic !== 'boolean') {
+    optionError(
+      PKG,
+      `${where}.heuristic must be true or false (RFC 9111 §4.2.2 freshness from Last-Modified).`,
+    )
+  }
   return {
     ttl: o.ttl === undefined && parent ? parent.ttl : duration(o.ttl ?? DEFAULTS.ttl, `${where}.ttl`),
+    freshness: o.freshness ?? parent?.freshness ?? (DEFAULTS.freshness as 'ttl'),
+    maxTtl:
+      o.maxTtl === undefined && parent
+        ? parent.maxTtl
+        : parseDuration(o.maxTtl ?? DEFAULTS.maxTtl, `${PKG}: ${where}.maxTtl`),
+    defaultTtl:
+      o.defaultTtl === undefined && parent
+        ? parent.defaultTtl
+        : parseDuration(o.defaultTtl ?? DEFAULTS.defaultTtl, `${PKG}: ${where}.defaultTtl`),
+    heuristic: o.heuristic ?? parent?.heuristic ?? DEFAULTS.heuristic,
+    targets:
+      o.targets === undefined && parent
+        ? parent.targets
+        : headerList(o.targets ?? DEFAULTS.targets, `${where}.targets`),
+    omit:
+      o.omitHeaders === undefined && parent
+        ? parent.omit
+        : new Set(headerList(o.omitHeaders, `${where}.omitHeaders`)),
     swr:
       o.staleWhileRevalidate === undefined && parent
         ? parent.swr

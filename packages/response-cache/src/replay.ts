@@ -58,9 +58,10 @@ function wireOf(entry: CacheEntry): Wire {
   return wire
 }
 
-/** Age in whole seconds (RFC 9111 §5.1). */
+/** `current_age` in whole seconds (RFC 9111 §4.2.3, §5.1): the age it arrived with plus its time here. */
 export function ageOf(entry: CacheEntry, now: number): number {
-  return now <= entry.storedAt ? 0 : Math.floor((now - entry.storedAt) / 1000)
+  const resident = now <= entry.storedAt ? 0 : now - entry.storedAt
+  return Math.floor(((entry.initialAge ?? 0) + resident) / 1000)
 }
 
 /**

@@ -26,15 +26,22 @@ export interface Shadow {
  * Lets the rest of the middleware chain answer into memory instead of the socket. Used when
  * the client has already been answered (stale-while-revalidate refresh) or must not see the
  * handler's answer until it is known to be good (stale-if-error). Header reads and writes
- * go to a private map that starts as a copy of the headers already set upstream.
+ * go to a private map that starts as a copy of the headers already set upstream (or `initial`).
  */
-export function shadowResponse(res: ServerResponse, onEnd: (captured: Captured) => void): Shadow {
+export function shadowResponse(
+  res: ServerResponse,
+  onEnd: (captured: Captured) => void,
+  initial?: OutgoingHttpHeaders,
+): Shadow {
   const record = res as unknown as Record<string, unknown>
   const saved = new Map<string, unknown>()
   for (const name of OVERRIDDEN) saved.set(name, Object.hasOwn(record, name) ? record[name] : undefined)
   const headers = new Map<string, [string, number | string | readonly string[]]>()
-  for (const name of res.getHeaderNames()) {
-    const value = res.getHeader(name)
+  // `initial`: the headers set before the client was answered from the cache (a refresh must
+  // not start from the replayed entry's Date, Age and ETag).
+  const start = initial ?? res.getHeaders()
+  for (const name of Object.keys(start)) {
+    const value = start[name]
     if (value !== undefined) headers.set(name, [name, value])
   }
   const chunks: Buffer[] = []

@@ -29,6 +29,10 @@ export interface CacheEntry {
   readonly front: boolean
   /** Whether gzip/br variants are still to be made for it (on its first hit). */
   readonly compress: boolean
+  /** How old the response already was when stored, in ms (RFC 9111 §4.2.3). Default 0. */
+  readonly initialAge?: number
+  /** Never served stale: `must-revalidate`, `proxy-revalidate`, `s-maxage` (RFC 9111 §4.2.4). */
+  readonly mustRevalidate?: boolean
 }
 
 /** Stored at the primary key of a response that `Vary`s: the request headers of its secondary key. */
@@ -79,6 +83,23 @@ export interface CacheStore {
 export interface RouteOptions {
   /** Freshness lifetime. The response's own `s-maxage` / `max-age` can only shorten it. Default `'1m'`. */
   ttl?: Dynamic<number | string>
+  /**
+   * Who decides how long a response stays fresh. `'ttl'` (default): `ttl` is both the default
+   * lifetime and its cap — for an app's own routes. `'origin'`: the response's `s-maxage`,
+   * `max-age` or `Expires − Date` decide, up to `maxTtl`; without them it is not reused
+   * (unless `heuristic` or `defaultTtl`) — for a proxy route or an origin that sets its headers.
+   */
+  freshness?: 'ttl' | 'origin'
+  /** `freshness: 'origin'`: the longest lifetime honoured. Default `'365d'`. */
+  maxTtl?: number | string
+  /** `freshness: 'origin'`: the lifetime of a response without explicit freshness. Default `0` (not reused). */
+  defaultTtl?: number | string
+  /** `freshness: 'origin'`: RFC 9111 §4.2.2 heuristic freshness, 10% of the age of `Last-Modified`. Default `false`. */
+  heuristic?: boolean
+  /** Targeted cache-control fields this cache obeys over `Cache-Control` (RFC 9213), first present wins. Default `['CDN-Cache-Control']`. */
+  targets?: readonly string[]
+  /** Response headers never stored (beside `Set-Cookie`, `RateLimit*`, `Retry-After`, `Server-Timing`, `X-Request-Id`). Default none. */
+  omitHeaders?: readonly string[]
   /** How long after expiry a stale entry is served at once while one refresh runs. Default `0`. */
   staleWhileRevalidate?: Dynamic<number | string>
   /** How long after expiry a stale entry replaces a 5xx or a thrown error. Default `0`. */

@@ -123,10 +123,32 @@ describe('a hit', () => {
   })
 
   it('expires after ttl', async () => {
-    const { s, calls, clock } = await setup((_req, res) => res.send('x'), { ttl: '10s' })
+    const { s, calls, clock } = await setup((_req, res) => res.end('x'), { ttl: '10s' })
     await s.get('/r')
     clock.advance(10_000)
     expect((await s.get('/r')).headers['cache-status']).toBe('hotpath; fwd=miss; stored')
+    expect(calls.n).toBe(2)
+  })
+
+  it('revalidates an expired entry with its ETag and serves it refreshed on a 304', async () => {
+    const seen: Array<string | undefined> = []
+    const { s, calls, clock } = await setup(
+      (req, res) => {
+        seen.push(req.headers['if-none-match'])
+        res.send('x')
+      },
+      { ttl: '10s' },
+    )
+    const first = await s.get('/r')
+    clock.advance(10_000)
+    const second = await s.get('/r')
+    expect(seen).toEqual([undefined, first.headers.etag])
+    expect([second.status, second.text, second.headers['cache-status']]).toEqual([
+      200,
+      'x',
+      'hotpath; fwd=stale; fwd-status=304; ttl=10',
+    ])
+    expect((await s.get('/r')).headers['cache-status']).toBe('hotpath; hit; ttl=10')
     expect(calls.n).toBe(2)
   })
 })
@@ -254,7 +276,7 @@ describe('stale-if-error', () => {
     await s.get('/r')
     clock.advance(20_000)
     const reply = await s.get('/r')
-    expect([reply.text, reply.headers['cache-status']]).toEqual(['v2', 'hotpath; fwd=miss; stored'])
+    expect([reply.text, reply.headers['cache-status']]).toEqual(['v2', 'hotpath; fwd=stale; stored'])
     expect((await s.get('/r')).headers['cache-status']).toBe('hotpath; hit; ttl=10')
   })
 
