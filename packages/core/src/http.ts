@@ -1,4 +1,5 @@
 import type { IncomingHttpHeaders, OutgoingHttpHeaders, ServerResponse } from 'node:http'
+import { parseHttpDate as parseDate } from './http-date'
 import { getHeader, setHeader } from './node-response'
 
 /** RFC 9110 §7.6.1: connection-specific fields that a stored response must not replay. */
@@ -68,9 +69,9 @@ export function strongMatch(list: string[] | '*', etag: string | undefined): boo
   return false
 }
 
+/** RFC 9110 §5.6.7 through the strict parser; names in any case (RFC 9111 §4.2). `NaN` when invalid. */
 function parseHttpDate(value: string | undefined): number {
-  if (!value || value.length > 64) return Number.NaN
-  return Date.parse(value)
+  return parseDate(value, { caseInsensitive: true }) ?? Number.NaN
 }
 
 function headerString(value: OutgoingHttpHeaders[string]): string | undefined {
