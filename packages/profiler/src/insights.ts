@@ -12,6 +12,11 @@ const ERROR_CRITICAL = 0.25
 const QUERIES_PER_REQUEST = 5
 const LOOP_WARNING_MS = 100
 const LOOP_CRITICAL_MS = 500
+/** A route this slow at p95 with an N+1 on it: the N+1 is the first thing to fix there. */
+const SLOW_ROUTE_MS = 100
+const POOL_SATURATED_MS = 50
+const POOL_SATURATED_SHARE = 0.05
+const POOL_WAIT_MS = 5
 
 /** Rule-based findings over one window of route latencies, the query report and the runtime. */
 export function findInsights(
@@ -82,6 +87,59 @@ export function findInsights(
       evidence: { requests: p.requests, queriesPerRequest: p.queriesPerRequest, limit: QUERIES_PER_REQUEST },
       action: 'Batch or join the queries, or cache the data that does not change per request.',
     })
+  }
+  for (const f of queries.nPlusOne) {
+    const route = routes.find((r) => r.route === f.route)
+    if (route === undefined || route.p95 < SLOW_ROUTE_MS) continue
+    out.push({
+      id: 'n-plus-one-slow-route',
+      severity: 'critical',
+      source: 'profiler',
+      title: `${f.route} is slow (p95 ${route.p95} ms) and runs one query ${f.count} times per request`,
+      route: f.route,
+      evidence: {
+        shape: f.shape,
+        count: f.count,
+        p95: route.p95,
+        queryMs: f.totalMs ?? 0,
+        callSite: f.callSites?.[0] ?? '',
+      },
+      action: f.hint ?? 'Load the rows in one query instead of one query per item.',
+    })
+  }
+  for (const p of queries.pools ?? []) {
+    if (p.saturatedMs >= POOL_SATURATED_MS && p.saturatedShare >= POOL_SATURATED_SHARE) {
+      out.push({
+        id: 'pool-saturated',
+        severity: p.saturatedShare >= 0.5 ? 'critical' : 'warning',
+        source: 'profiler',
+        title: `Pool ${p.name}: every connection in use ${Math.round(p.saturatedShare * 100)}% of the time`,
+        evidence: {
+          max: p.max,
+          inUse: p.inUse,
+          saturatedMs: p.saturatedMs,
+          saturatedShare: p.saturatedShare,
+        },
+        action:
+          'Requests queue for a connection: shorten transactions, fix N+1 loops that hold a connection, or raise the pool size (within the server’s max_connections).',
+      })
+    }
+    if (p.waiting > 0 || (p.queued > 0 && p.acquireWaitP95Ms >= POOL_WAIT_MS)) {
+      out.push({
+        id: 'pool-waiting',
+        severity: 'warning',
+        source: 'profiler',
+        title: `Pool ${p.name}: requests wait for a connection (p95 ${p.acquireWaitP95Ms} ms)`,
+        evidence: {
+          waiting: p.waiting,
+          queued: p.queued,
+          acquires: p.acquires,
+          acquireWaitP95Ms: p.acquireWaitP95Ms,
+        },
+        action:
+          'Connections are the bottleneck: see the pool-saturated advice, and look for slow queries on this pool.',
+      })
+    }
   }
   const loop = overview.eventLoop
   if (loop.p99 >= LOOP_WARNING_MS) {

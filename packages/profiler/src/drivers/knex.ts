@@ -13,13 +13,9 @@ interface KnexQuery {
 interface KnexClient {
   dialect?: string
   driverName?: string
-  query(connection: unknown, obj: KnexQuery): Promise<unknown>
+  query(connection: unknown, obj: KnexQuery & { method?: string }): Promise<unknown>
   acquireConnection(): Promise<unknown>
   releaseConnection(connection: unknown): Promise<unknown>
-  _query(
-    connection: unknown,
-    obj: { sql: string; bindings: unknown; method?: string },
-  ): Promise<{ response: unknown }>
 }
 
 /**
@@ -82,7 +78,10 @@ function knexTarget(ctx: unknown): ExplainTarget | undefined {
       const connection = await client.acquireConnection()
       try {
         const bindings = Array.isArray(values) ? values : []
-        const out = await client._query(connection, { sql, bindings, method: 'raw' })
+        // `query` (not `_query`): it positions the bindings (`?` → `$1` on PostgreSQL).
+        const out = (await client.query(connection, { sql, bindings, method: 'raw' })) as {
+          response: unknown
+        }
         return rowsOf(dialect, out.response)
       } finally {
         await client.releaseConnection(connection)
