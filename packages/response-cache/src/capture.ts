@@ -252,6 +252,13 @@ export function createCapture(retained = true): CaptureResponse {
   }
 
   return function captureResponse(res, limit, onHeaders, onDone) {
+    // A second capture of one response (a `cache.route()` layer taking over from the instance's
+    // `app.use` layer): the first one is over, and told so, so whatever waits on it moves on.
+    const previous = hook.stateOf(res)
+    if (previous !== undefined) {
+      previous.gen = -1
+      previous.onDone(null)
+    }
     hook.attach(res, {
       chunks: [],
       size: 0,
@@ -268,6 +275,6 @@ export function createCapture(retained = true): CaptureResponse {
       onHeaders,
       onDone,
     })
-    res.on('close', onClose)
+    if (previous === undefined) res.on('close', onClose)
   }
 }

@@ -149,3 +149,73 @@ describe('the scheme is part of the key', () => {
     }
   })
 })
+
+describe('cache.route() under an app.use(cache) of the same instance', () => {
+  async function mounted() {
+    const clock = fakeClock()
+    const cache = responseCache({
+      store: new MemoryStore({ now: clock.now }),
+      now: clock.now,
+      ttl: '1m',
+      logger: { warn: () => {}, error: () => {} },
+    })
+    const app = express()
+    app.use(cache)
+    const calls = { n: 0, tenant: 0, me: 0 }
+    app.get('/api/products', cache.route({ ttl: '5m', tags: ['products'] }), (_req, res) => {
+      calls.n++
+      res.json({ n: calls.n })
+    })
+    app.get('/api/tenant', cache.route({ key: (req) => String(req.headers['x-tenant']) }), (req, res) => {
+      calls.tenant++
+      res.json({ tenant: req.headers['x-tenant'] })
+    })
+    app.get('/api/public', cache.route({ authorization: true }), (_req, res) => {
+      calls.me++
+      res.json({ same: 'for everyone' })
+    })
+    const s = await serve(app)
+    servers.push(s)
+    return { cache, calls, clock, s }
+  }
+
+  it("stores with the route's ttl", async () => {
+    const { cache, s } = await mounted()
+    await s.get('/api/products')
+    await until(() => cache.stats().stores === 1)
+    const hit = await s.get('/api/products')
+    expect(hit.headers['cache-status']).toBe('hotpath; hit; ttl=300')
+    expect(cache.stats().stores).toBe(1)
+  })
+
+  it("stores with the route's tags, so invalidating the tag removes the entry", async () => {
+    const { cache, calls, s } = await mounted()
+    await s.get('/api/products')
+    await until(() => cache.stats().stores === 1)
+    expect(await cache.invalidate({ tag: 'products' })).toBe(1)
+    const after = await s.get('/api/products')
+    expect([after.headers['cache-status'], after.text]).toEqual(['hotpath; fwd=miss; stored', '{"n":2}'])
+    expect(calls.n).toBe(2)
+  })
+
+  it("keys by the route's key function, never sharing one tenant's entry with another", async () => {
+    const { cache, calls, s } = await mounted()
+    await s.get('/api/tenant', { 'x-tenant': 'a' })
+    await until(() => cache.stats().stores === 1)
+    const b = await s.get('/api/tenant', { 'x-tenant': 'b' })
+    expect(b.text).toBe('{"tenant":"b"}')
+    await until(() => cache.stats().stores === 2)
+    const a = await s.get('/api/tenant', { 'x-tenant': 'a' })
+    expect([a.text, a.headers['cache-status']]).toEqual(['{"tenant":"a"}', 'hotpath; hit; ttl=60'])
+    expect(calls.tenant).toBe(2)
+  })
+
+  it('caches a credentialed request on a route that opts in, though the global layer bypassed it', async () => {
+    const { cache, calls, s } = await mounted()
+    await s.get('/api/public', { authorization: 'Bearer one' })
+    await until(() => cache.stats().stores === 1)
+    const other = await s.get('/api/public', { authorization: 'Bearer two' })
+    expect(other.headers['cache-status']).toBe('hotpath; hit; ttl=60')
+    expect(calls.me).toBe(1)
+  })
+})
