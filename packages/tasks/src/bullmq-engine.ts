@@ -145,7 +145,11 @@ export class BullMQEngine implements Engine {
     // Loaded here, not at import: bullmq is an optional peer, needed only by this engine.
     this.bull = require('bullmq') as BullMQ
     const { connection, prefix, queueName } = this.options
-    this.queue = new this.bull.Queue(queueName, { connection, prefix })
+    // Producer calls fail fast while Redis is away (BullMQ's advice for queues): an offline queue would
+    // add a job after its submit() had already been rejected or run locally.
+    const shared = typeof (connection as { duplicate?: unknown }).duplicate === 'function'
+    const producer = shared ? connection : { ...(connection as object), enableOfflineQueue: false }
+    this.queue = new this.bull.Queue(queueName, { connection: producer as ConnectionOptions, prefix })
     this.queue.on('error', (err) => this.redisError(err))
     this.client()
       .then(async (client) => {
@@ -176,7 +180,7 @@ export class BullMQEngine implements Engine {
     this.worker.on('error', (err) => this.redisError(err))
     this.client()
       .then(async (client) => {
-        const subscriber = client.duplicate()
+        const subscriber = client.duplicate({ enableOfflineQueue: true })
         this.subscriber = subscriber
         subscriber.on('error', (err) => this.redisError(err))
         subscriber.on('message', (_channel: string, id: string) => this.remoteCancel(id))
@@ -217,10 +221,17 @@ export class BullMQEngine implements Engine {
 
   async get(id: string): Promise<TaskInfo | undefined> {
     return this.call('get', async (queue) => {
-      const job = await queue.getJob(id)
-      if (job === undefined || job === null) return undefined
-      const state = stateOfType(await job.getState())
-      return state === undefined ? undefined : infoOf(job as Job, state)
+      // State first, then the hash: BullMQ finishes a job (state and fields) in one script, so fields read
+      // after a finished state are its final ones; a job that finished in between is read again.
+      for (let tries = 0; ; tries++) {
+        const state = stateOfType(await queue.getJobState(id))
+        if (state === undefined) return undefined
+        const job = await queue.getJob(id)
+        if (job === undefined || job === null) return undefined
+        const finished = job.finishedOn !== undefined && job.finishedOn !== null
+        if (finished === (state === 'completed' || state === 'failed') || tries >= 2)
+          return infoOf(job as Job, state)
+      }
     })
   }
 

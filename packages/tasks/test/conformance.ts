@@ -106,19 +106,40 @@ export function conformance(label: string, make: MakeTasks): void {
 
     it('clamps progress outside 0–100 and ignores a progress that is not a number', async () => {
       const tasks = make()
-      const seen: number[] = []
-      tasks.define('clamp', async (_d, { id, progress }) => {
-        progress(150)
-        seen.push(((await tasks.get(id)) as TaskInfo).progress)
-        progress(Number.NaN)
-        progress('7' as unknown as number)
-        progress(-5)
-        seen.push(((await tasks.get(id)) as TaskInfo).progress)
+      let step = (_n: number) => {}
+      const steps: Array<Promise<void>> = []
+      let next: () => void = () => {}
+      const waitStep = () =>
+        new Promise<void>((resolve) => {
+          next = resolve
+        })
+      tasks.define('clamp', async (_d, { progress }) => {
+        step = (n) => progress(n)
+        steps.push(waitStep())
+        await steps[0]
       })
       const { id } = await tasks.submit('clamp')
-      const task = await settled(tasks, id)
-      expect(task.state).toBe('completed')
-      expect(seen).toEqual([100, 0])
+      await inState(tasks, id, 'running')
+      await until(
+        async () => steps.length,
+        (n) => n === 1,
+      )
+      step(150)
+      await until(
+        () => tasks.get(id),
+        (t) => t?.progress === 100,
+      )
+      step(Number.NaN)
+      step('7' as unknown as number)
+      await sleep(50)
+      expect((await tasks.get(id))?.progress).toBe(100)
+      step(-5)
+      await until(
+        () => tasks.get(id),
+        (t) => t?.progress === 0,
+      )
+      next()
+      expect((await settled(tasks, id)).state).toBe('completed')
     })
 
     it('never runs more tasks at once than the concurrency limit', async () => {
