@@ -7,6 +7,7 @@ const base = {
     '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.test.json' }],
   },
   moduleNameMapper: {
+    '^@hotpath/profiler/testing$': '<rootDir>/packages/profiler/src/testing.ts',
     '^@hotpath/([a-z-]+)$': '<rootDir>/packages/$1/src/index.ts',
   },
   testTimeout: 20_000,

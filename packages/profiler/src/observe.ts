@@ -20,12 +20,14 @@ export interface ObservedRequest {
   url: string
   route: string
   queries: number
+  /** The profiler's `nPlusOneThreshold`: a shape run this often in one request is an N+1. */
+  nPlusOneThreshold: number
   shapes: ObservedShape[]
 }
 
 export type Observer = (request: ObservedRequest) => void
 
-export function createObservers() {
+export function createObservers(nPlusOneThreshold: number) {
   const observers = new Set<Observer>()
   return {
     active: () => observers.size > 0,
@@ -54,6 +56,7 @@ export function createObservers() {
         url: (r.originalUrl ?? r.url ?? '').split('?')[0] as string,
         route,
         queries: state.queryCount,
+        nPlusOneThreshold,
         shapes,
       }
       for (const o of [...observers]) {

@@ -83,7 +83,7 @@ export function profiler(options?: Readonly<ProfilerOptions>): Profiler {
   if (config.explain !== null) {
     recorder.explainer = new Explainer(config.explain, log, (fn) => recorder.internal(fn))
   }
-  const observers = createObservers()
+  const observers = createObservers(config.nPlusOneThreshold)
 
   function finish(req: Request, res: Response, state: RequestState): void {
     if (state.done) return
