@@ -219,3 +219,41 @@ describe('cache.route() under an app.use(cache) of the same instance', () => {
     expect(calls.me).toBe(1)
   })
 })
+
+describe('path rules follow the app routing settings', () => {
+  async function perUser(settings: Record<string, boolean> = {}) {
+    const cache = newCache({
+      rules: [
+        { match: '/api/me/**', cache: false },
+        { match: '/api/**', ttl: '30s' },
+      ],
+    })
+    const app = express()
+    for (const [name, value] of Object.entries(settings)) app.set(name, value)
+    app.use(cache)
+    app.get('/api/me/profile', (req, res) => {
+      res.json({ user: req.headers['x-user'] })
+    })
+    const s = await serve(app)
+    servers.push(s)
+    return { cache, s }
+  }
+
+  it.each(['/api/ME/profile', '/API/me/profile', '/api/me/profile/'])(
+    "never stores the per-user route reached as %s under the '/api/**' rule",
+    async (path) => {
+      const { cache, s } = await perUser()
+      const first = await s.get(path, { 'x-user': 'alice' })
+      expect([first.status, first.headers['cache-status']]).toEqual([200, undefined])
+      const second = await s.get(path, { 'x-user': 'bob' })
+      expect(second.text).toBe('{"user":"bob"}')
+      expect(cache.stats().stores).toBe(0)
+    },
+  )
+
+  it("treats another case as another path under 'case sensitive routing' (Express answers 404)", async () => {
+    const { s } = await perUser({ 'case sensitive routing': true })
+    const reply = await s.get('/api/ME/profile', { 'x-user': 'alice' })
+    expect(reply.status).toBe(404)
+  })
+})
