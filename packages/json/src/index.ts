@@ -5,7 +5,7 @@ import { nodeOf, toFieldMask } from './mask'
 import { DEFAULTS, defaultCompile } from './options'
 import { createSerializers } from './schema'
 import { runStream } from './stream'
-import type { FieldMask, StreamOptions, StreamResult } from './types'
+import type { FieldMask, JsonSchema, Serializer, StreamOptions, StreamResult } from './types'
 
 export { FieldsError, type FieldsErrorCode } from './grammar'
 export { allFields } from './mask'
@@ -31,6 +31,22 @@ export type {
  */
 export function parseFields(text: string): FieldMask {
   return toFieldMask(parseMask(text, { maxLength: DEFAULTS.maxLength, maxDepth: DEFAULTS.maxDepth }))
+}
+
+/**
+ * A serializer for values of `schema` (a server-owned JSON Schema) with `fields` applied:
+ * the schema projected by the mask and compiled once (fast-json-stringify). For bodies sent
+ * outside `res.json` (a WebSocket, a queue). A level the projection cannot follow (`$ref`,
+ * `anyOf`, …) is masked and serialized with `JSON.stringify`.
+ */
+export function serializer(schema: JsonSchema, fields?: FieldMask | string): Serializer {
+  const mask = typeof fields === 'string' ? parseFields(fields) : fields
+  const s = createSerializers(schema, defaultCompile, 1, createLogger())
+  const node = mask?.active ? nodeOf(mask) : undefined
+  if (mask === undefined || node === undefined) return s.full
+  const compiled = s.forMask(node, mask.text, true)
+  if (compiled !== undefined) return compiled
+  return (value) => JSON.stringify(mask.apply(value))
 }
 
 /**

@@ -1,7 +1,7 @@
 import { createLogger, type OnceLogger, optionError, rejectUnknownOptions } from '@hotpath/core'
 import fastJson from 'fast-json-stringify'
 import type { Limits } from './grammar'
-import type { Compile, JsonSchema } from './schema'
+import { type Compile, flatNames, type JsonSchema } from './schema'
 import type { FieldsOptions, RouteOptions } from './types'
 
 export const PKG = '@hotpath/json'
@@ -33,9 +33,19 @@ export const DEFAULTS = {
   normalizeUrl: true,
 } as const
 
-/** The default compiler: fast-json-stringify, given only schemas the server wrote. */
-export const defaultCompile: Compile = (schema) =>
-  fastJson(schema as unknown as Parameters<typeof fastJson>[0]) as (doc: unknown) => string
+/**
+ * The default compiler, given only schemas the server wrote. A schema of one object level
+ * (an object, or an array of objects, whose properties are all scalars) becomes
+ * `JSON.stringify` with the schema's property names as its allowlist: V8's own serializer is
+ * about twice as fast as compiled code on such rows (Node 20, bench/scenarios/json.mjs), and
+ * the allowlist keeps exactly the declared properties, in schema order. Anything deeper is
+ * compiled by fast-json-stringify.
+ */
+export const defaultCompile: Compile = (schema) => {
+  const names = flatNames(schema)
+  if (names !== undefined) return (doc: unknown) => JSON.stringify(doc, names) ?? 'null'
+  return fastJson(schema as unknown as Parameters<typeof fastJson>[0]) as (doc: unknown) => string
+}
 
 export interface Config {
   readonly param: string

@@ -77,6 +77,33 @@ export function project(schema: unknown, node: MaskNode | null): Projected {
   return out
 }
 
+const SCALARS = new Set(['string', 'number', 'integer', 'boolean', 'null'])
+
+function scalar(schema: unknown): boolean {
+  if (!isObject(schema) || opaque(schema) || schema.properties !== undefined || schema.items !== undefined)
+    return false
+  const type = schema.type
+  if (typeof type === 'string') return SCALARS.has(type)
+  return Array.isArray(type) && type.length > 0 && type.every((t) => typeof t === 'string' && SCALARS.has(t))
+}
+
+/**
+ * The property names of a schema with one object level (an object, or an array of objects,
+ * whose properties are all scalars), or `undefined`: then `JSON.stringify(value, names)` keeps
+ * exactly what the schema declares.
+ */
+export function flatNames(schema: unknown): string[] | undefined {
+  if (!isObject(schema) || opaque(schema)) return undefined
+  const target = schema.items !== undefined ? schema.items : schema
+  if (!isObject(target) || opaque(target) || target.items !== undefined) return undefined
+  if (schema.items !== undefined && schema.properties !== undefined) return undefined
+  const properties = target.properties
+  if (!isObject(properties)) return undefined
+  const names = Object.keys(properties)
+  for (const name of names) if (!scalar(properties[name])) return undefined
+  return names
+}
+
 /** The first name of the mask that the schema does not declare (for `strict`). */
 export function unknownInSchema(schema: unknown, node: MaskNode): { name: string; at: number } | undefined {
   if (!isObject(schema)) return undefined

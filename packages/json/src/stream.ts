@@ -12,8 +12,9 @@ export interface StreamContext {
   record(res: ServerResponse, result: StreamResult): void
 }
 
-/** How long a failed stream waits for its last bytes to leave a compressor before it cuts. */
-const CUT_GRACE_MS = 50
+/** A failed compressed stream waits at most this long for its last bytes to leave zlib. */
+const CUT_WAIT_MS = 1000
+const CUT_POLL_MS = 10
 /** Items waiting this long for their chunk to fill are written anyway. */
 const IDLE_FLUSH_MS = 50
 /** A synchronous source yields to the event loop after this many chunks (I/O and disconnects). */
@@ -85,16 +86,18 @@ function isThenable(value: unknown): value is Promise<unknown> {
 function cut(res: ServerResponse, tail: string): void {
   let done = false
   let timer: NodeJS.Timeout | undefined
+  const socket = res.socket
   const finish = () => {
     if (done) return
     done = true
     if (timer !== undefined) clearTimeout(timer)
-    const socket = res.socket
+    // end(): what is queued on the socket still goes out, then FIN; never the last chunk.
     if (socket && !socket.destroyed) socket.end(() => socket.destroy())
     else res.destroy()
   }
   // Through a compressor the write callback only says the bytes reached zlib, not the socket.
   const compressed = getHeader(res, 'content-encoding') !== undefined
+  const before = socket?.bytesWritten ?? 0
   try {
     if (tail) res.write(tail, compressed ? undefined : finish)
     const flush = (res as { flush?: () => void }).flush
@@ -103,8 +106,26 @@ function cut(res: ServerResponse, tail: string): void {
     finish()
     return
   }
-  // zlib's flushed output is out well within this.
-  timer = setTimeout(finish, tail || compressed ? CUT_GRACE_MS : 0)
+  if (!compressed) {
+    // The write callback says the tail reached the socket; a layer that drops callbacks gets the wait.
+    if (!tail) finish()
+    else timer = setTimeout(finish, CUT_WAIT_MS)
+    return
+  }
+  // zlib flushes off the main thread: cut once its output has reached the socket (bytes
+  // written grew, then held still for one poll), or after CUT_WAIT_MS whatever happened.
+  let last = before
+  let waited = 0
+  const poll = () => {
+    const now = socket?.bytesWritten ?? 0
+    waited += CUT_POLL_MS
+    if ((now > before && now === last) || waited >= CUT_WAIT_MS || !socket) finish()
+    else {
+      last = now
+      timer = setTimeout(poll, CUT_POLL_MS)
+    }
+  }
+  timer = setTimeout(poll, CUT_POLL_MS)
 }
 
 function errorLine(items: number): string {

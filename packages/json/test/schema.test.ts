@@ -1,7 +1,7 @@
 import type { Request, RequestHandler, Response } from 'express'
 import fastJson from 'fast-json-stringify'
 import { express } from '../../../test/helpers/express'
-import { type Compile, type FieldsOptions, fields, type JsonSchema } from '../src'
+import { type Compile, type FieldsOptions, fields, type JsonSchema, serializer } from '../src'
 import { type Served, serve } from './http'
 
 const schema: JsonSchema = {
@@ -253,5 +253,44 @@ describe('route()', () => {
     expect(() => fields().route({ shcema: schema } as never)).toThrow(
       expect.objectContaining({ code: 'ERR_HOTPATH_OPTION' }),
     )
+  })
+})
+
+describe('serializer(schema, fields)', () => {
+  it('serializes with the projected schema', () => {
+    expect(serializer(schema, 'title,author/name')(post)).toBe('{"title":"Hello","author":{"name":"Ann"}}')
+  })
+
+  it('serializes with the whole schema without fields', () => {
+    expect(JSON.parse(serializer(schema)({ ...post, extra: 1 }))).toEqual(post)
+  })
+
+  it('masks and uses JSON.stringify where the projection cannot follow', () => {
+    const odd = {
+      type: 'object',
+      properties: { a: { anyOf: [{ type: 'integer' }] }, b: { type: 'integer' } },
+    }
+    expect(serializer(odd, 'a')({ a: 1, b: 2 })).toBe('{"a":1}')
+  })
+})
+
+describe('the default compiler on one-level schemas', () => {
+  const row = {
+    type: 'object',
+    properties: { id: { type: 'integer' }, name: { type: 'string' }, price: { type: ['number', 'null'] } },
+  }
+
+  it('keeps exactly the declared properties of every row, in schema order', () => {
+    const list = serializer({ type: 'array', items: row })
+    expect(list([{ name: 'a', id: 1, secret: 's', price: null }])).toBe('[{"id":1,"name":"a","price":null}]')
+  })
+
+  it('sends the same bytes as JSON.stringify for rows that match the schema', () => {
+    const rows = Array.from({ length: 100 }, (_, id) => ({ id, name: `n"${id}`, price: id / 3 }))
+    expect(serializer({ type: 'array', items: row })(rows)).toBe(JSON.stringify(rows))
+  })
+
+  it('projects a mask before choosing: a masked post of one level keeps the masked names only', () => {
+    expect(serializer(schema, 'id,title')(post)).toBe('{"id":1,"title":"Hello"}')
   })
 })
