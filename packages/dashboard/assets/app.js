@@ -232,11 +232,83 @@
     fillTable('ratelimit-routes', rows, 'No rate-limited routes yet.')
   }
 
+  // Queries panel: per-route queries/request, N+1 and duplicate findings with call sites and
+  // fixes, slow shapes with EXPLAIN index advice, pool health. Shapes never hold values.
   function renderQueries(q) {
+    const list = (v) => (Array.isArray(v) ? v : [])
     const rows = q
       ? q.shapes.map((s) => [s.shape, fmt.num(s.count), fmt.ms(s.mean), fmt.ms(s.p95), fmt.num(s.slow)])
       : []
     fillTable('query-shapes', rows, 'No queries recorded.')
+    const drivers = q ? list(q.instrumented) : []
+    const background = q?.background ? q.background.queries : 0
+    setText(
+      'query-instrumented',
+      drivers.length > 0
+        ? `Instrumented: ${drivers.join(', ')} · ${fmt.num(background)} queries outside requests`
+        : 'No driver instrumented: call prof.instrument({ pg, mysql2, betterSqlite3, knex, ioredis }).',
+    )
+    const perRoute = q
+      ? list(q.perRoute).map((r) => [
+          r.route,
+          fmt.num(r.requests),
+          fmt.num(r.queriesPerRequest),
+          fmt.num(r.p50),
+          fmt.num(r.p95),
+          fmt.num(r.max),
+        ])
+      : []
+    fillTable('query-routes', perRoute, 'No route ran a query yet.')
+    const site = (f) => (list(f.callSites).length > 0 ? list(f.callSites).join(' · ') : '–')
+    const findings = q
+      ? [
+          ...list(q.nPlusOne).map((f) => [
+            f.severity === 'critical' ? 'N+1 (critical)' : 'N+1',
+            f.route,
+            f.shape,
+            fmt.num(f.count),
+            fmt.num(f.requests),
+            site(f),
+            f.hint || '',
+          ]),
+          ...list(q.duplicates).map((f) => [
+            'duplicate',
+            f.route,
+            f.shape,
+            fmt.num(f.count + 1),
+            fmt.num(f.requests),
+            site(f),
+            f.hint || '',
+          ]),
+        ]
+      : []
+    fillTable('query-findings', findings, 'No N+1 or duplicate queries found.')
+    const advice = q
+      ? list(q.advice).map((a) => [
+          a.table,
+          list(a.columns).join(', '),
+          fmt.num(a.rows),
+          a.suggestion,
+          a.shape,
+        ])
+      : []
+    fillTable(
+      'query-advice',
+      advice,
+      'No missing index found (EXPLAIN advice is opt-in: profiler({ explain: true })).',
+    )
+    const pools = q
+      ? list(q.pools).map((p) => [
+          p.name,
+          p.kind,
+          `${fmt.num(p.inUse)} / ${fmt.num(p.size)} / ${fmt.num(p.max)}`,
+          fmt.num(p.idle),
+          fmt.num(p.waiting),
+          fmt.ms(p.acquireWaitP95Ms),
+          fmt.pct(p.saturatedShare),
+        ])
+      : []
+    fillTable('query-pools', pools, 'No pool watched (prof.watchPool(pool)).')
   }
 
   function renderInsights(list) {
