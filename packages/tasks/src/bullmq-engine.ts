@@ -363,15 +363,22 @@ export class BullMQEngine implements Engine {
     this.closed = true
     const worker = this.worker
     if (worker !== undefined) {
-      const closing = worker.close()
-      const timer = new Promise<'late'>((resolve) => setTimeout(() => resolve('late'), deadlineMs).unref())
-      if ((await Promise.race([closing, timer])) === 'late') {
+      const closing = worker.close().catch((err) => this.redisError(err))
+      if ((await within(closing, deadlineMs)) === 'late') {
         for (const attempt of this.local.values()) attempt.abort('closed')
-        await Promise.race([closing, new Promise((resolve) => setTimeout(resolve, 5000).unref())])
+        // The aborted jobs settle at once; a worker that still cannot close (Redis away) is cut off.
+        if ((await within(closing, 1000)) === 'late')
+          await within(
+            worker.disconnect().catch(() => {}),
+            1000,
+          )
       }
     }
     this.subscriber?.disconnect()
-    await Promise.allSettled([this.events?.close(), this.queue?.close()])
+    const rest = Promise.allSettled([this.events?.close(), this.queue?.close()])
+    if ((await within(rest, 1000)) === 'late') {
+      await within(Promise.allSettled([this.events?.disconnect(), this.queue?.disconnect()]), 1000)
+    }
   }
 
   private async process(
@@ -544,6 +551,11 @@ export class BullMQEngine implements Engine {
     }
     return this.host
   }
+}
+
+/** Resolves `'late'` when `work` has not settled within `ms`. */
+function within(work: Promise<unknown>, ms: number): Promise<unknown> {
+  return Promise.race([work, new Promise((resolve) => setTimeout(() => resolve('late'), ms).unref())])
 }
 
 function zero(): Record<TaskState, number> {
