@@ -7,6 +7,7 @@
  *   /api/products/:id cached per product, queries timed by the profiler
  *   data under both   read through the data cache (getOrSet); one deleteByTag('products')
  *                     on update drops the data entries and the response entries
+ *   /api/reviews      SQLite (better-sqlite3, optional) with a deliberate N+1 the queries panel shows
  *   /static/*         fingerprinted files, one year immutable; others revalidate
  *   /health           never cached
  *   POST /login       5 attempts per 15 minutes per client (GCRA)
@@ -24,6 +25,7 @@ import { MemoryStore, responseCache } from '@hotpath/response-cache'
 import express, { type NextFunction, type Request, type Response } from 'express'
 import { Registry } from 'prom-client'
 import { type Catalog, createCatalog } from './catalog'
+import { openReviews } from './reviews'
 
 export interface ExampleOptions {
   /** Dashboard token. Default: random, printed at start. */
@@ -39,6 +41,9 @@ export function createApp(options: ExampleOptions = {}) {
   const registry = new Registry()
 
   const prof = profiler({ registry, slowThreshold: '250ms', serverTiming: true })
+  // Every better-sqlite3 statement is timed and tied to its request, with no code change.
+  const reviews = openReviews()
+  if (reviews.ok) prof.instrument({ betterSqlite3: reviews.module })
   const limiter = rateLimit({
     algorithm: 'sliding-window',
     limit: 600,
@@ -127,6 +132,15 @@ export function createApp(options: ExampleOptions = {}) {
     },
   )
 
+  app.get('/api/reviews', (req, res) => {
+    if (!reviews.ok) {
+      res.status(503).json({ error: reviews.reason })
+      return
+    }
+    const limit = Math.min(20, Math.max(1, Number(req.query.limit) || 10))
+    res.json({ items: reviews.latest(limit) })
+  })
+
   app.put('/api/products/:id', async (req, res) => {
     const price = Number(req.body?.price)
     if (!Number.isFinite(price) || price <= 0) {
@@ -173,6 +187,7 @@ export function createApp(options: ExampleOptions = {}) {
 
   const close = async () => {
     prof.close()
+    reviews.close()
     await limiter.close()
     await cache.close()
     await data.close()

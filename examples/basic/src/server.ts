@@ -12,6 +12,7 @@ Try:
   curl -i -H 'Accept-Encoding: gzip' ${base}/api/products --output -
   curl -i ${base}/api/products/7
   curl -i -X PUT -H 'Content-Type: application/json' -d '{"price": 9.5}' ${base}/api/products/7
+  curl -i ${base}/api/reviews                        # SQLite with a deliberate N+1: see the dashboard's Queries panel
   curl -i ${base}/static/app.3f9a1c2b.js              # Cache-Control: public, max-age=31536000, immutable
   curl -i ${base}/health                              # Cache-Control: no-store
   curl -i -X POST -H 'Content-Type: application/json' -d '{"username":"demo","password":"nope"}' ${base}/login
