@@ -60,6 +60,15 @@ export type {
   HistorySeries,
   Regression,
 } from './fleet-contract'
+export type { HistoryPoint } from './history'
+export {
+  HISTORY_METRICS,
+  HISTORY_ROUTES,
+  HISTORY_STEPS,
+  HistoryRing,
+  historySeries,
+  isHistoryMetric,
+} from './history'
 export {
   appendVary,
   HOP_BY_HOP,

@@ -14,6 +14,7 @@ const PKG = '@hotpath/dashboard'
 const KNOWN = [
   'auth',
   'sources',
+  'fleet',
   'registry',
   'rateLimit',
   'session',

@@ -16,6 +16,7 @@ export interface Assets {
   readonly signIn: Asset
   readonly signInFailed: Asset
   readonly script: Asset
+  readonly historyScript: Asset
   readonly style: Asset
 }
 
@@ -42,6 +43,7 @@ export function loadAssets(dir: string = ASSETS_DIR): Assets {
     signIn: { type: HTML, body: Buffer.from(signIn.replace('<!--alert-->', '')) },
     signInFailed: { type: HTML, body: Buffer.from(signIn.replace('<!--alert-->', FAILED)) },
     script: { type: 'text/javascript; charset=utf-8', body: Buffer.from(read('app.js')) },
+    historyScript: { type: 'text/javascript; charset=utf-8', body: Buffer.from(read('history.js')) },
     style: { type: 'text/css; charset=utf-8', body: Buffer.from(read('app.css')) },
   }
 }

@@ -1,13 +1,9 @@
 import { createLogger } from '@hotpath/core'
-import express, {
-  type NextFunction,
-  type Request,
-  type RequestHandler,
-  type Response,
-  type Router,
-} from 'express'
+import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express'
 import { createAuth } from './auth'
 import { dataCacheRoutes } from './data-cache'
+import { createSignedSessions, fleetRoutes, fleetSources, markWith } from './fleet'
+import { createLocalHistory } from './history'
 import { jsonRoutes } from './json'
 import { createLimiter } from './limiter'
 import { resolveOptions } from './options'
@@ -25,7 +21,7 @@ import {
 import { securityHeaders } from './security'
 import { createSessions } from './sessions'
 import { tasksRoutes } from './tasks'
-import type { DashboardOptions } from './types'
+import type { DashboardOptions, DashboardRouter } from './types'
 import { cacheClearHandlers, signInHandlers, signOutHandler } from './write'
 
 const READ_METHODS = 'GET, HEAD'
@@ -48,13 +44,19 @@ function notFound(message: string): RequestHandler {
  * One router for every hotpath number: JSON endpoints, `/metrics` and the live page, behind
  * the auth the caller chose. Mount it anywhere: `app.use('/performance', dashboard({ ... }))`.
  */
-export function dashboard(options: DashboardOptions): Router {
+export function dashboard(options: DashboardOptions): DashboardRouter {
   const config = resolveOptions(options)
   const log = createLogger(options.logger)
   const now = options.now ?? Date.now
   const assets = loadAssets()
-  const auth = createAuth(config, createSessions(config.session.ttlMs, config.session.max, now), log)
-  const { sources } = config
+  const { fleet } = options
+  const sessions =
+    fleet && config.auth.kind === 'token'
+      ? createSignedSessions(config.auth.token, config.session.ttlMs, now, fleet.sessions)
+      : createSessions(config.session.ttlMs, config.session.max, now)
+  const auth = createAuth(config, sessions, log)
+  const sources = fleet ? fleetSources(config.sources, fleet, log) : config.sources
+  const history = createLocalHistory(sources, now)
   if (config.auth.kind === 'none') {
     log.warnOnce(
       'ERR_HOTPATH_DASHBOARD_OPEN',
@@ -92,6 +94,7 @@ export function dashboard(options: DashboardOptions): Router {
     })
     .all(methodNotAllowed(READ_METHODS))
   router.get('/assets/app.js', (_req, res) => sendAsset(res, assets.script))
+  router.get('/assets/history.js', (_req, res) => sendAsset(res, assets.historyScript))
   router.get('/assets/app.css', (_req, res) => sendAsset(res, assets.style))
 
   const tokenOnly = 'Sign-in is only offered with auth: { token }.'
@@ -130,9 +133,11 @@ export function dashboard(options: DashboardOptions): Router {
   router.use('/tasks', tasksRoutes(sources.tasks, auth, config, log))
   router.use('/cache/data', dataCacheRoutes(sources.dataCache))
   router.use('/json', jsonRoutes(sources.json, sources.compression))
+  router.use(fleetRoutes(fleet, history, auth, config, now, log))
   read('/dashboard', dashboardHandler(sources, config, log), '')
   read('/metrics', metricsHandler(config), '')
   // Everything under the mount path belongs to the dashboard: an unknown path is answered here.
   router.use(notFound('No such dashboard endpoint.'))
-  return router
+  // `dashboard.mark('deploy v1.2.3')`: a marker on the charts (every instance's under a fleet).
+  return Object.assign(router, { mark: markWith(fleet, history, now, log) })
 }

@@ -2,6 +2,7 @@ import type {
   CacheSource,
   CompressionStats,
   DataCacheSource,
+  FleetSource,
   JsonStats,
   Logger,
   OverloadStats,
@@ -10,7 +11,7 @@ import type {
   StatsSource,
   TasksSource,
 } from '@hotpath/core'
-import type { Request } from 'express'
+import type { Request, Router } from 'express'
 
 /** What the caller may do: read numbers, or change state (cache invalidation). */
 export type Action = 'read' | 'write'
@@ -97,6 +98,11 @@ export interface InsightThresholds {
 export interface DashboardOptions {
   /** Required: see {@link AuthOption}. */
   readonly auth: AuthOption
+  /**
+   * A `@hotpath/fleet` instance: `/fleet` and `/history` show every instance of the app, sign-ins
+   * are valid on every instance, cache clears and task cancels reach all. Default: this process only.
+   */
+  readonly fleet?: FleetSource
   /** Default: none (every source endpoint answers 404). */
   readonly sources?: DashboardSources
   /** prom-client registry served at `/metrics`. Default: none (`/metrics` answers 404). */
@@ -116,3 +122,6 @@ export interface DashboardOptions {
   /** Clock in ms, for tests. Default `Date.now`. */
   readonly now?: () => number
 }
+
+/** The router `dashboard()` returns, with `mark(label)` for deploy markers on the charts. */
+export type DashboardRouter = Router & { mark(label: string): Promise<void> }

@@ -59,8 +59,8 @@ describe('the bare mount path', () => {
 describe('the assets are self-contained', () => {
   const html = ['index.html', 'sign-in.html'].map((name) => [name, read(name)] as const)
 
-  it('ships exactly the HTML pages, one script and one stylesheet', () => {
-    expect(readdirSync(ASSETS_DIR).sort()).toEqual(['app.css', 'app.js', 'index.html', 'sign-in.html'])
+  it('ships exactly the HTML pages, two scripts and one stylesheet', () => {
+    expect(readdirSync(ASSETS_DIR).sort()).toEqual(['app.css', 'app.js', 'history.js', 'index.html', 'sign-in.html'])
   })
 
   it.each(html)('%s has no inline script, inline style or event handler attribute', (_name, text) => {
@@ -76,10 +76,21 @@ describe('the assets are self-contained', () => {
     for (const url of urls) expect(url).toMatch(/^(?:[a-z][a-z./-]*|data:,)$/)
   })
 
-  it('the script never writes HTML: no innerHTML, outerHTML, insertAdjacentHTML, document.write or eval', () => {
-    const js = read('app.js')
-    expect(js).not.toMatch(/innerHTML|outerHTML|insertAdjacentHTML|document\.write|eval\(|new Function/)
-    expect(js).toContain('textContent')
+  it.each(['app.js', 'history.js'])(
+    '%s never writes HTML: no innerHTML, outerHTML, insertAdjacentHTML, document.write or eval',
+    (name) => {
+      const js = read(name)
+      expect(js).not.toMatch(/innerHTML|outerHTML|insertAdjacentHTML|document\.write|eval\(|new Function/)
+      expect(js).toContain('textContent')
+    },
+  )
+
+  it('history.js fetches only relative URLs (history and fleet)', () => {
+    const js = read('history.js')
+    expect([...js.matchAll(/fetch\(([^,]+),/g)].map((m) => m[1])).toEqual(['url'])
+    expect(js).toContain('`history?metric=')
+    expect(js).toContain("getJson('fleet')")
+    expect(js.replace("'http://www.w3.org/2000/svg'", '')).not.toMatch(/https?:\/\//)
   })
 
   it('the script fetches only relative URLs', () => {

@@ -1,0 +1,170 @@
+import { monitorEventLoopDelay } from 'node:perf_hooks'
+import type { StatsSource } from '@hotpath/core'
+import { encodePairs } from './codec'
+
+/** What one instance publishes every interval (JSON, under a key with a TTL). */
+export interface Snapshot {
+  v: 1
+  id: string
+  at: number
+  intervalMs: number
+  version: string
+  runtime: {
+    uptimeSeconds: number
+    /** CPU time over wall time since the previous snapshot (1 = one core busy). */
+    cpu: number
+    rss: number
+    heapUsed: number
+    heapTotal: number
+    eventLoopP99: number
+  }
+  /** Per route, the profiler's 1-minute histogram: `h` encoded pairs of layout `hi`/`d`. */
+  routes: Array<{
+    r: string
+    s: number
+    c: number
+    e: number
+    sum: number
+    max: number
+    hi: number
+    d: number
+    h: string
+  }>
+  /** Responses by status class per second over the last interval. */
+  statusRps: Record<string, number>
+  /** Numeric counters of every source, flattened (`cache.hits`, `rateLimit.limited`, …). */
+  sources: Record<string, Record<string, number>>
+}
+
+interface HistogramSource {
+  histograms(window?: '1m'): Array<{
+    route: string
+    seconds: number
+    count: number
+    errors: number
+    sumMs: number
+    maxMs: number
+    highest: number
+    digits: number
+    pairs: number[]
+  }>
+  routes(window?: 'all'): Array<{ statusClasses?: Record<string, number> }>
+}
+
+const MAX_ROUTES = 200
+const MAX_COUNTERS = 200
+
+function isHistogramSource(s: unknown): s is HistogramSource {
+  return (
+    (typeof s === 'object' || typeof s === 'function') &&
+    s !== null &&
+    typeof (s as HistogramSource).histograms === 'function' &&
+    typeof (s as HistogramSource).routes === 'function'
+  )
+}
+
+/** Numbers of a stats object, one level of nesting flattened with dots; arrays left out. */
+export function flattenCounters(stats: unknown): Record<string, number> {
+  const out: Record<string, number> = {}
+  if (typeof stats !== 'object' || stats === null) return out
+  let n = 0
+  for (const [key, value] of Object.entries(stats)) {
+    if (n >= MAX_COUNTERS) break
+    if (typeof value === 'number' && Number.isFinite(value)) {
+      out[key] = value
+      n++
+    } else if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
+      for (const [inner, v] of Object.entries(value)) {
+        if (n >= MAX_COUNTERS) break
+        if (typeof v === 'number' && Number.isFinite(v)) {
+          out[`${key}.${inner}`] = v
+          n++
+        }
+      }
+    }
+  }
+  return out
+}
+
+/** Builds snapshots of this process; keeps what rates need between two of them. */
+export function createSnapshotter(
+  id: string,
+  version: string,
+  intervalMs: number,
+  sources: Readonly<Record<string, StatsSource | undefined>>,
+  now: () => number,
+  onSourceError: (name: string, err: unknown) => void,
+) {
+  const loop = monitorEventLoopDelay({ resolution: 10 })
+  loop.enable()
+  let lastCpu = process.cpuUsage()
+  let lastAt = now()
+  let lastStatus: Record<string, number> | null = null
+
+  function take(): Snapshot {
+    const at = now()
+    const cpu = process.cpuUsage()
+    const wallMs = Math.max(1, at - lastAt)
+    const cpuShare = (cpu.user - lastCpu.user + cpu.system - lastCpu.system) / 1000 / wallMs
+    lastCpu = cpu
+    const mem = process.memoryUsage()
+    const snapshot: Snapshot = {
+      v: 1,
+      id,
+      at,
+      intervalMs,
+      version,
+      runtime: {
+        uptimeSeconds: Math.round(process.uptime()),
+        cpu: Math.round(cpuShare * 1000) / 1000,
+        rss: mem.rss,
+        heapUsed: mem.heapUsed,
+        heapTotal: mem.heapTotal,
+        eventLoopP99: Math.round(loop.percentile(99) / 1e4) / 100,
+      },
+      routes: [],
+      statusRps: {},
+      sources: {},
+    }
+    loop.reset()
+    for (const [name, source] of Object.entries(sources)) {
+      if (source === undefined || source === null) continue
+      try {
+        if (isHistogramSource(source)) {
+          const routes = source.histograms('1m').sort((a, b) => b.count - a.count)
+          for (const h of routes.slice(0, MAX_ROUTES)) {
+            snapshot.routes.push({
+              r: h.route,
+              s: h.seconds,
+              c: h.count,
+              e: h.errors,
+              sum: Math.round(h.sumMs * 1000) / 1000,
+              max: Math.round(h.maxMs * 1000) / 1000,
+              hi: h.highest,
+              d: h.digits,
+              h: encodePairs(h.pairs),
+            })
+          }
+          const status: Record<string, number> = {}
+          for (const r of source.routes('all')) {
+            for (const [cls, n] of Object.entries(r.statusClasses ?? {})) status[cls] = (status[cls] ?? 0) + n
+          }
+          for (const [cls, n] of Object.entries(status)) {
+            const before = lastStatus?.[cls] ?? 0
+            snapshot.statusRps[cls] =
+              lastStatus === null ? 0 : Math.round(((n - before) / wallMs) * 1e6) / 1000
+          }
+          lastStatus = status
+        } else {
+          snapshot.sources[name] = flattenCounters(source.stats())
+        }
+      } catch (err) {
+        onSourceError(name, err)
+      }
+    }
+    lastAt = at
+    return snapshot
+  }
+
+  return { take, close: () => loop.disable() }
+}

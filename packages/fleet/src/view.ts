@@ -1,0 +1,231 @@
+import type { FleetInstance, FleetOutlier, FleetRoute, FleetView } from '@hotpath/core'
+import { decodePairs, Merger, round } from './codec'
+import type { Snapshot } from './snapshot'
+
+const PS = [50, 95, 99] as const
+/** An instance this many times slower than the rest of the fleet on a route is an outlier. */
+const OUTLIER_FACTOR = 2
+/** Requests an instance needs on a route before it is compared. */
+const OUTLIER_MIN = 20
+
+interface Decoded {
+  snapshot: Snapshot
+  routes: Map<string, { pairs: number[]; c: number; e: number; max: number; s: number; key: string }>
+}
+
+/**
+ * Merges the fresh snapshots into one view. Stale instances (no snapshot within two intervals)
+ * are listed with their age and left out of the merged numbers, which say their coverage.
+ */
+export function mergeView(
+  app: string,
+  self: string,
+  at: number,
+  ids: readonly string[],
+  snapshots: ReadonlyArray<Snapshot | null>,
+): Merged {
+  const fresh: Decoded[] = []
+  const stale: string[] = []
+  const instances: FleetInstance[] = []
+  ids.forEach((id, i) => {
+    const s = snapshots[i]
+    const ageMs = s ? Math.max(0, at - s.at) : Number.POSITIVE_INFINITY
+    const isStale = !s || ageMs > 2 * s.intervalMs
+    if (isStale) stale.push(id)
+    if (s && !isStale) fresh.push(decode(s))
+    instances.push(instanceRow(id, s, ageMs, isStale))
+  })
+  for (const row of instances) {
+    const d = fresh.find((f) => f.snapshot.id === row.id)
+    if (d) Object.assign(row, instanceLatency(d))
+  }
+
+  const routes: FleetRoute[] = []
+  const merger = new Merger({ highest: 3_600_000_000, digits: 3 })
+  const all = new Merger({ highest: 3_600_000_000, digits: 3 })
+  const labels = new Set<string>()
+  for (const d of fresh) for (const r of d.routes.keys()) labels.add(r)
+  let totalCount = 0
+  let totalErrors = 0
+  let totalRps = 0
+  let totalMax = 0
+  for (const label of labels) {
+    const parts = fresh.map((d) => d.routes.get(label)).filter((r) => r !== undefined)
+    const layoutKey = parts[0]?.key
+    // Histograms merge only within one layout; a route reported in two (mixed versions) keeps the first's.
+    const same = parts.filter((p) => p.key === layoutKey)
+    const [highest, digits] = (layoutKey ?? '3600000000:3').split(':').map(Number)
+    const m =
+      layoutKey === '3600000000:3'
+        ? merger
+        : new Merger({ highest: highest as number, digits: digits as number })
+    m.reset()
+    let count = 0
+    let errors = 0
+    let max = 0
+    let rps = 0
+    for (const p of same) {
+      m.add(p.pairs)
+      if (layoutKey === '3600000000:3') all.add(p.pairs)
+      count += p.c
+      errors += p.e
+      if (p.max > max) max = p.max
+      rps += p.s > 0 ? p.c / p.s : 0
+    }
+    const [p50, p95, p99] = m.percentiles(PS, max)
+    routes.push({
+      route: label,
+      count,
+      errors,
+      errorRate: count > 0 ? round(errors / count) : 0,
+      rps: round(rps),
+      p50: p50 as number,
+      p95: p95 as number,
+      p99: p99 as number,
+      max: round(max),
+      instances: same.length,
+    })
+    totalCount += count
+    totalErrors += errors
+    totalRps += rps
+    if (max > totalMax) totalMax = max
+  }
+  routes.sort((a, b) => b.count - a.count || (a.route < b.route ? -1 : 1))
+  const [t50, t95, t99] = all.percentiles(PS, totalMax)
+
+  const sources: Record<string, Record<string, number>> = {}
+  for (const d of fresh) {
+    for (const [name, counters] of Object.entries(d.snapshot.sources)) {
+      const into = (sources[name] ??= {})
+      for (const [k, v] of Object.entries(counters)) into[k] = (into[k] ?? 0) + v
+    }
+  }
+  const view: FleetView = {
+    app,
+    self,
+    at,
+    window: '1m',
+    coverage: { fresh: fresh.length, total: ids.length, stale },
+    totals: {
+      count: totalCount,
+      errors: totalErrors,
+      rps: round(totalRps),
+      p50: t50 as number,
+      p95: t95 as number,
+      p99: t99 as number,
+    },
+    routes,
+    instances,
+    outliers: findOutliers(fresh),
+    sources,
+  }
+  const slower = (route: string, ms: number): number => {
+    const m = new Merger({ highest: 3_600_000_000, digits: 3 })
+    for (const d of fresh) {
+      const r = d.routes.get(route)
+      if (r && r.key === '3600000000:3') m.add(r.pairs)
+    }
+    return m.countAbove(ms)
+  }
+  const statusRps: Record<string, number> = {}
+  for (const d of fresh) {
+    for (const [cls, n] of Object.entries(d.snapshot.statusRps ?? {}))
+      statusRps[cls] = (statusRps[cls] ?? 0) + n
+  }
+  return { view, slower, statusRps }
+}
+
+export interface Merged {
+  view: FleetView
+  /** Requests of `route` in the window slower than `ms`, from the merged histogram. */
+  slower(route: string, ms: number): number
+  /** Responses per second by status class, summed over the fresh instances. */
+  statusRps: Record<string, number>
+}
+
+function decode(snapshot: Snapshot): Decoded {
+  const routes: Decoded['routes'] = new Map()
+  for (const r of snapshot.routes ?? []) {
+    try {
+      routes.set(r.r, { pairs: decodePairs(r.h), c: r.c, e: r.e, max: r.max, s: r.s, key: `${r.hi}:${r.d}` })
+    } catch {
+      // A corrupt histogram is left out; the rest of the snapshot still counts.
+    }
+  }
+  return { snapshot, routes }
+}
+
+function instanceRow(id: string, s: Snapshot | null, ageMs: number, stale: boolean): FleetInstance {
+  return {
+    id,
+    ageMs: Number.isFinite(ageMs) ? ageMs : -1,
+    stale,
+    rps: 0,
+    p95: 0,
+    errorRate: 0,
+    eventLoopP99: s?.runtime.eventLoopP99 ?? 0,
+    rss: s?.runtime.rss ?? 0,
+    heapUsed: s?.runtime.heapUsed ?? 0,
+    cpu: s?.runtime.cpu ?? 0,
+    uptimeSeconds: s?.runtime.uptimeSeconds ?? 0,
+    version: s?.version ?? '',
+  }
+}
+
+function instanceLatency(d: Decoded): Pick<FleetInstance, 'rps' | 'p95' | 'errorRate'> {
+  const m = new Merger({ highest: 3_600_000_000, digits: 3 })
+  let count = 0
+  let errors = 0
+  let rps = 0
+  let max = 0
+  for (const r of d.routes.values()) {
+    if (r.key !== '3600000000:3') continue
+    m.add(r.pairs)
+    count += r.c
+    errors += r.e
+    rps += r.s > 0 ? r.c / r.s : 0
+    if (r.max > max) max = r.max
+  }
+  const [p95] = m.percentiles([95], max)
+  return { rps: round(rps), p95: p95 as number, errorRate: count > 0 ? round(errors / count) : 0 }
+}
+
+/** Per route: an instance whose p95 is ≥ 2× the p95 of all the other instances together. */
+function findOutliers(fresh: readonly Decoded[]): FleetOutlier[] {
+  if (fresh.length < 2) return []
+  const out: FleetOutlier[] = []
+  const labels = new Set<string>()
+  for (const d of fresh) for (const r of d.routes.keys()) labels.add(r)
+  const mine = new Merger({ highest: 3_600_000_000, digits: 3 })
+  const rest = new Merger({ highest: 3_600_000_000, digits: 3 })
+  for (const label of labels) {
+    for (const d of fresh) {
+      const r = d.routes.get(label)
+      if (!r || r.c < OUTLIER_MIN || r.key !== '3600000000:3') continue
+      mine.reset()
+      rest.reset()
+      mine.add(r.pairs)
+      let restMax = 0
+      for (const other of fresh) {
+        if (other === d) continue
+        const o = other.routes.get(label)
+        if (!o || o.key !== r.key) continue
+        rest.add(o.pairs)
+        if (o.max > restMax) restMax = o.max
+      }
+      if (rest.count < OUTLIER_MIN) continue
+      const [a] = mine.percentiles([95], r.max)
+      const [b] = rest.percentiles([95], restMax)
+      if ((b as number) > 0 && (a as number) >= OUTLIER_FACTOR * (b as number)) {
+        const factor = round((a as number) / (b as number))
+        out.push({
+          instance: d.snapshot.id,
+          route: label,
+          factor,
+          message: `instance ${d.snapshot.id} is ${Math.round(factor * 10) / 10}× slower on ${label} (p95 ${a} ms against ${b} ms on the others)`,
+        })
+      }
+    }
+  }
+  return out.sort((x, y) => y.factor - x.factor)
+}
