@@ -1,7 +1,9 @@
 // Builds every workspace package with TypeScript in dependency order, in one tsc process.
+// `--for <dir>` builds only that package and the @hotpath packages it depends on: every
+// package's `prepack` runs it, so `npm pack` on a fresh clone ships compiled code.
 import { spawnSync } from 'node:child_process'
 import { existsSync, readdirSync, readFileSync } from 'node:fs'
-import { join } from 'node:path'
+import { join, relative, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
@@ -29,10 +31,22 @@ function visit(dir, trail) {
   state.set(dir, 'done')
   ordered.push(dir)
 }
-for (const dir of dirs) visit(dir, [])
+const args = process.argv.slice(2)
+const forIndex = args.indexOf('--for')
+if (forIndex === -1) {
+  for (const dir of dirs) visit(dir, [])
+} else {
+  const target = relative(root, resolve(process.cwd(), args[forIndex + 1] ?? '.'))
+  if (!manifests.has(target)) {
+    console.error(`build: --for ${args[forIndex + 1]} is not a workspace package with a tsconfig.json`)
+    process.exit(2)
+  }
+  visit(target, [])
+  args.splice(forIndex, 2)
+}
 
 const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc')
-const result = spawnSync(process.execPath, [tsc, '-b', ...ordered, ...process.argv.slice(2)], {
+const result = spawnSync(process.execPath, [tsc, '-b', ...ordered, ...args], {
   cwd: root,
   stdio: 'inherit',
 })

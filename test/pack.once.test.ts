@@ -1,19 +1,14 @@
 /**
- * What users get: every package is packed with `npm pack`, unpacked into a scratch consumer
- * outside the repository, and used from `require()`, from `import`, and from TypeScript with
- * `moduleResolution: node16` — against the packed files only.
+ * What users get: every package is packed with `npm pack` (its `prepack` builds it), and the
+ * tarballs are installed with `npm install` into a scratch consumer outside the repository, as
+ * a user installs them before the packages are on the registry. The install runs `--offline`
+ * against a registry address nothing listens on, so not one `@hotpath/*` package can come from
+ * a registry: each one, and each one's `@hotpath/*` dependencies, come from the tarballs.
+ * Third-party dependencies are linked from the repository's own install. The packages are then
+ * used from `require()`, from `import`, and from TypeScript with `moduleResolution: node16`.
  */
 import { execFileSync } from 'node:child_process'
-import {
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  symlinkSync,
-  writeFileSync,
-} from 'node:fs'
+import { existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 
@@ -35,19 +30,20 @@ const EXPECTED: Record<string, string[]> = {
   dashboard: ['dashboard'],
   tasks: ['createTasks', 'MemoryEngine', 'BullMQEngine'],
   json: ['fields', 'stream', 'parseFields', 'FieldsError'],
+  fleet: ['fleet', 'Merger', 'encodePairs', 'decodePairs'],
 }
 
 let consumer: string
 
+/** Every file under `dir`, relative to it. */
+function filesUnder(dir: string): string[] {
+  return readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter(
+    (file) => !lstatSync(join(dir, file)).isDirectory(),
+  )
+}
+
 beforeAll(() => {
   consumer = mkdtempSync(join(tmpdir(), 'hotpath-consumer-'))
-  const modules = join(consumer, 'node_modules')
-  mkdirSync(join(modules, '@hotpath'), { recursive: true })
-  // Third-party dependencies come from the repository's install; @hotpath/* only from the tarballs.
-  for (const entry of readdirSync(join(root, 'node_modules'))) {
-    if (entry === '@hotpath' || entry.startsWith('.')) continue
-    symlinkSync(join(root, 'node_modules', entry), join(modules, entry))
-  }
   const packed = JSON.parse(
     execFileSync(
       'npm',
@@ -60,16 +56,52 @@ beforeAll(() => {
       ],
       { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] },
     ),
-  ) as Array<{ name: string; filename: string; files: Array<{ path: string }> }>
-  for (const tarball of packed) {
-    const target = join(modules, tarball.name)
-    mkdirSync(target, { recursive: true })
-    execFileSync('tar', ['-xzf', join(consumer, tarball.filename), '-C', target, '--strip-components=1'])
+  ) as Array<{ name: string; filename: string }>
+  const dependencies: Record<string, string> = {}
+  for (const tarball of packed) dependencies[tarball.name] = `file:${join(consumer, tarball.filename)}`
+  for (const name of packages) {
+    const pkg = manifest(name)
+    for (const dep of Object.keys({ ...pkg.dependencies, ...pkg.peerDependencies })) {
+      if (!dep.startsWith('@hotpath/')) dependencies[dep] = `file:${join(root, 'node_modules', dep)}`
+    }
   }
-}, 120_000)
+  // The TypeScript consumer needs the types the declarations refer to (node, express, …).
+  for (const types of readdirSync(join(root, 'node_modules', '@types'))) {
+    dependencies[`@types/${types}`] = `file:${join(root, 'node_modules', '@types', types)}`
+  }
+  writeFileSync(
+    join(consumer, 'package.json'),
+    JSON.stringify({ name: 'consumer', private: true, dependencies }),
+  )
+  execFileSync(
+    'npm',
+    [
+      'install',
+      '--offline',
+      '--registry',
+      'http://127.0.0.1:9/',
+      '--install-links=false',
+      '--no-package-lock',
+      '--no-audit',
+      '--no-fund',
+      '--ignore-scripts',
+    ],
+    { cwd: consumer, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] },
+  )
+}, 240_000)
 
 afterAll(() => {
   if (consumer) rmSync(consumer, { recursive: true, force: true })
+})
+
+it('installed every package from its tarball, none from the repository or a registry', () => {
+  for (const name of packages) {
+    const dir = join(consumer, 'node_modules', '@hotpath', name)
+    expect(lstatSync(dir).isSymbolicLink()).toBe(false)
+    expect(JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')).name).toBe(`@hotpath/${name}`)
+    // No nested copy of a sibling: each @hotpath dependency was met by the installed tarball.
+    expect(existsSync(join(dir, 'node_modules', '@hotpath'))).toBe(false)
+  }
 })
 
 describe.each(packages)('@hotpath/%s as published', (name) => {
@@ -78,9 +110,37 @@ describe.each(packages)('@hotpath/%s as published', (name) => {
     expect(pkg.exports['.']).toEqual({ types: './dist/index.d.ts', default: './dist/index.js' })
     expect(pkg.sideEffects).toBe(false)
     expect(pkg.files).toContain('dist')
-    expect(pkg.engines.node).toMatch(/^>=/)
-    expect(pkg.peerDependencies.express).toBe('^4.21.0 || ^5.0.0')
+    // One Node range and one Express range across packages (the root README states them).
+    expect(pkg.engines.node).toBe(manifest('core').engines.node)
+    if (pkg.peerDependencies?.express !== undefined)
+      expect(pkg.peerDependencies.express).toBe('^4.21.0 || ^5.0.0')
     expect(pkg.license).toBe('MIT')
+    expect(pkg.scripts.prepack).toBe('node ../../scripts/build.mjs --for .')
+  })
+
+  it('ships its LICENSE', () => {
+    const text = readFileSync(join(consumer, 'node_modules', '@hotpath', name, 'LICENSE'), 'utf8')
+    expect(text).toMatch(/^MIT License/)
+  })
+
+  it('ships source maps that carry their sources, and no map pointing at a missing file', () => {
+    const dir = join(consumer, 'node_modules', '@hotpath', name)
+    const maps = filesUnder(dir).filter((file) => file.endsWith('.map'))
+    expect(maps.length).toBeGreaterThan(0)
+    for (const file of maps) {
+      const map = JSON.parse(readFileSync(join(dir, file), 'utf8')) as {
+        sources: string[]
+        sourcesContent?: string[]
+      }
+      map.sources.forEach((source, i) => {
+        const shipped = existsSync(join(dir, file, '..', source))
+        expect({ file, source, ok: shipped || typeof map.sourcesContent?.[i] === 'string' }).toEqual({
+          file,
+          source,
+          ok: true,
+        })
+      })
+    }
   })
 
   it('ships its README, compiled code and types, and no sources or tests', () => {
@@ -150,5 +210,9 @@ it('type-checks a TypeScript consumer against the packed declarations', () => {
     }),
   )
   const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc')
-  execFileSync(process.execPath, [tsc, '-p', consumer], { cwd: consumer, encoding: 'utf8' })
+  try {
+    execFileSync(process.execPath, [tsc, '-p', consumer], { cwd: consumer, encoding: 'utf8' })
+  } catch (error) {
+    throw new Error(`the consumer does not type-check:\n${(error as { stdout?: string }).stdout ?? error}`)
+  }
 }, 60_000)

@@ -7,6 +7,7 @@ export { RedisStore } from './redis-store'
 export type {
   Algorithm,
   Decision,
+  HeaderFormat,
   HeadersMode,
   LimitHandler,
   LimitInfo,
