@@ -1,5 +1,5 @@
 import type { ServerResponse } from 'node:http'
-import { HotpathError, routeOf, setHeader } from '@hotpath/core'
+import { createPrototypeCheck, HotpathError, routeOf, setHeader } from '@hotpath/core'
 import type { NextFunction, Request, RequestHandler, Response } from 'express'
 import { FieldsError, type MaskNode, parseMask } from './grammar'
 import {
@@ -16,7 +16,14 @@ import { type Config, PKG, resolveOptions, resolveRoute } from './options'
 import { createSerializers, type JsonSchema, type SchemaSerializers, unknownInSchema } from './schema'
 import { createRecorder } from './stats'
 import { runStream, type StreamContext } from './stream'
-import type { FieldsMiddleware, FieldsOptions, RouteOptions, StreamOptions, StreamResult } from './types'
+import type {
+  FieldsMiddleware,
+  FieldsOptions,
+  RouteOptions,
+  StreamFn,
+  StreamOptions,
+  StreamResult,
+} from './types'
 import { readParam, rewriteParam } from './url'
 
 /** Parsed masks kept by raw text, so a hot mask is parsed once. */
@@ -28,7 +35,8 @@ interface State {
   schema: JsonSchema | undefined
   strict: boolean
   /** `res.json` as it was before this instance replaced it; `undefined` until it does. */
-  json: ((body: unknown) => unknown) | undefined
+  /** Set once `res.json` shapes this response (a mask or a schema). */
+  json: true | undefined
 }
 
 // Express's `json escape` setting (4.17+): the same three characters, the same escapes.
@@ -125,7 +133,6 @@ export function fields(options: Readonly<FieldsOptions> = {}): FieldsMiddleware 
   /** `res.json` with the mask applied; the body's unmasked size is measured now and then. */
   function maskedJson(state: State, res: Response, body: unknown): unknown {
     const { req, mask } = state
-    const prev = state.json as (body: unknown) => unknown
     const app = req.app
     const replacer = app?.get('json replacer')
     const spaces = app?.get('json spaces')
@@ -159,9 +166,9 @@ export function fields(options: Readonly<FieldsOptions> = {}): FieldsMiddleware 
         text = JSON.stringify(value, replacer, spaces)
       } else text = JSON.stringify(body, replacer, spaces)
     }
-    if (text === undefined) return prev.call(res, body)
-    if (app?.get('json escape')) text = text.replace(/[<>&]/g, (c) => ESCAPES[c] as string)
-    if (masked) {
+    if (text !== undefined && app?.get('json escape'))
+      text = text.replace(/[<>&]/g, (c) => ESCAPES[c] as string)
+    if (masked && text !== undefined) {
       const full = measure ? Buffer.byteLength(JSON.stringify(body, replacer, spaces) ?? '') : undefined
       recorder.bytes(route, Buffer.byteLength(text), full)
     }
@@ -169,14 +176,48 @@ export function fields(options: Readonly<FieldsOptions> = {}): FieldsMiddleware 
     return res.send(text)
   }
 
-  function hookJson(state: State, res: Response): void {
-    if (state.json !== undefined) return
-    state.json = res.json as (body: unknown) => unknown
-    res.json = function hotpathJson(this: Response, ...args: unknown[]) {
+  type Json = (this: Response, ...args: unknown[]) => unknown
+  const usable = createPrototypeCheck()
+  const hookedBases = new WeakSet<object>()
+
+  /** The masking `res.json`: this instance's responses go through it, others to `prev`. */
+  const jsonThrough = (prev: Json): Json =>
+    function hotpathJson(this: Response, ...args: unknown[]) {
+      const state = states.get(this)
       // Express 4's deprecated res.json(status, body) goes through untouched.
-      if (args.length !== 1) return (state.json as (...a: unknown[]) => Response).apply(res, args)
-      return maskedJson(state, res, args[0])
-    } as Response['json']
+      if (state === undefined || state.json === undefined || args.length !== 1) return prev.apply(this, args)
+      return maskedJson(state, this, args[0])
+    }
+
+  const streamMethod: StreamFn = function stream(this: Response, source, o) {
+    const mask = states.get(this)?.mask
+    return streamTo(this, source, mask !== undefined && o?.fields === undefined ? { ...o, fields: mask } : o)
+  }
+
+  /**
+   * `res.json` and `res.stream`, defined once on the app's response prototype (a property
+   * written to each Express response costs microseconds: bench/README.md); a response of a
+   * mounted app, or one whose `json` another layer replaced, gets them as its own properties.
+   */
+  function install(res: Response): void {
+    const base = Object.getPrototypeOf(res) as Record<string, unknown>
+    if (hookedBases.has(base) && !Object.hasOwn(res, 'json')) return
+    if (usable(base) && !Object.hasOwn(res, 'json') && typeof base.json === 'function') {
+      hookedBases.add(base)
+      const prev = base.json as Json
+      Object.defineProperty(base, 'json', { value: jsonThrough(prev), writable: true, configurable: true })
+      if (typeof base.stream !== 'function') {
+        Object.defineProperty(base, 'stream', { value: streamMethod, writable: true, configurable: true })
+      }
+      return
+    }
+    const own = res as unknown as Record<string, unknown>
+    own.json = jsonThrough(res.json as Json)
+    own.stream = streamMethod
+  }
+
+  function hookJson(state: State): void {
+    if (state.json === undefined) state.json = true
   }
 
   function handle(
@@ -192,7 +233,7 @@ export function fields(options: Readonly<FieldsOptions> = {}): FieldsMiddleware 
       if (schema !== undefined) known.schema = schema
       known.strict = strict
       if (!check(known, res)) return
-      if (known.schema !== undefined || known.mask.active) hookJson(known, res)
+      if (known.schema !== undefined || known.mask.active) hookJson(known)
       next()
       return
     }
@@ -220,8 +261,8 @@ export function fields(options: Readonly<FieldsOptions> = {}): FieldsMiddleware 
     states.set(res, state)
     if (!check(state, res)) return
     req.fields = mask
-    res.stream = (source, o) => streamTo(res, source, o?.fields === undefined ? { ...o, fields: mask } : o)
-    if (schema !== undefined || mask.active) hookJson(state, res)
+    install(res)
+    if (schema !== undefined || mask.active) hookJson(state)
     next()
   }
 
@@ -245,7 +286,10 @@ export function fields(options: Readonly<FieldsOptions> = {}): FieldsMiddleware 
     }
     // Express 4 parsed req.query before any middleware ran; Express 5 reparses req.url.
     try {
-      const query = req.query as Record<string, unknown> | undefined
+      // Only an own, already parsed query object (Express 4): Express 5's getter would parse again.
+      const query = Object.hasOwn(req, 'query')
+        ? (req.query as Record<string, unknown> | undefined)
+        : undefined
       if (query && typeof query === 'object' && param in query) {
         if (text === '') delete query[param]
         else query[param] = text

@@ -331,3 +331,55 @@ describe('options', () => {
     expect(a).not.toBe(b)
   })
 })
+
+describe('res.json and res.stream on the app', () => {
+  it('leaves res.json of routes without fields() as Express sends it', async () => {
+    const json = fields()
+    const a = express()
+    a.get('/with', json, (_req, res) => void res.json(post))
+    a.get('/without', (_req, res) => void res.json(post))
+    const s = await serve(a)
+    servers.push(s)
+    expect((await s.get('/with?fields=id')).text).toBe('{"id":1}')
+    expect((await s.get('/without?fields=id')).text).toBe(JSON.stringify(post))
+  })
+
+  it('lets two instances on one app each mask their own routes', async () => {
+    const a = express()
+    a.get('/a', fields(), (_req, res) => void res.json(post))
+    a.get('/b', fields({ param: 'only' }), (_req, res) => void res.json(post))
+    const s = await serve(a)
+    servers.push(s)
+    expect((await s.get('/a?fields=id')).text).toBe('{"id":1}')
+    expect((await s.get('/b?only=title&fields=id')).text).toBe('{"title":"Hello"}')
+  })
+
+  it('masks through a res.json another layer replaced on the response', async () => {
+    const a = express()
+    a.use((_req, res, next) => {
+      const json = res.json.bind(res)
+      res.json = (body: unknown) => {
+        res.set('X-Wrapped', '1')
+        return json(body)
+      }
+      next()
+    })
+    a.use(fields())
+    a.get('/post', (_req, res) => void res.json(post))
+    const s = await serve(a)
+    servers.push(s)
+    const r = await s.get('/post?fields=id')
+    expect(r.text).toBe('{"id":1}')
+  })
+
+  it('works in a mounted sub-app', async () => {
+    const sub = express()
+    sub.use(fields())
+    sub.get('/post', (_req, res) => void res.json(post))
+    const a = express()
+    a.use('/sub', sub)
+    const s = await serve(a)
+    servers.push(s)
+    expect((await s.get('/sub/post?fields=title')).text).toBe('{"title":"Hello"}')
+  })
+})
