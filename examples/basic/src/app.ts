@@ -11,6 +11,7 @@
  *   /static/*         fingerprinted files, one year immutable; others revalidate
  *   /health           never cached
  *   POST /login       5 attempts per 15 minutes per client (GCRA)
+ *   POST /api/reports a report built in the background (memory task engine); /reports/:id shows its progress
  */
 import { randomBytes } from 'node:crypto'
 import { join } from 'node:path'
@@ -25,6 +26,7 @@ import { MemoryStore, responseCache } from '@hotpath/response-cache'
 import express, { type NextFunction, type Request, type Response } from 'express'
 import { Registry } from 'prom-client'
 import { type Catalog, createCatalog } from './catalog'
+import { createReports } from './reports'
 import { openReviews } from './reviews'
 
 export interface ExampleOptions {
@@ -74,6 +76,9 @@ export function createApp(options: ExampleOptions = {}) {
     registry,
   })
 
+  const publicDir = options.publicDir ?? join(__dirname, '..', 'public')
+  const reports = createReports({ publicDir })
+
   const app = express()
   app.disable('x-powered-by')
   app.use(express.json({ limit: '16kb' }))
@@ -81,7 +86,14 @@ export function createApp(options: ExampleOptions = {}) {
   app.use(
     '/performance',
     dashboard({
-      sources: { cache, dataCache: data, compression: compress, profiler: prof, rateLimit: limiter },
+      sources: {
+        cache,
+        dataCache: data,
+        compression: compress,
+        profiler: prof,
+        rateLimit: limiter,
+        tasks: reports.tasks,
+      },
       auth: { token },
       registry,
     }),
@@ -173,7 +185,8 @@ export function createApp(options: ExampleOptions = {}) {
     },
   )
 
-  const publicDir = options.publicDir ?? join(__dirname, '..', 'public')
+  app.use(reports.router)
+
   // The cache-control rule decides the static policy; serve-static's own header is off.
   app.use('/static', express.static(publicDir, { cacheControl: false, index: false }))
   app.get('/', (_req, res) => {
@@ -191,6 +204,7 @@ export function createApp(options: ExampleOptions = {}) {
     await limiter.close()
     await cache.close()
     await data.close()
+    await reports.tasks.close({ drain: false, timeout: '1s' })
   }
-  return { app, token, close, cache, data, prof, limiter, compress, headers }
+  return { app, token, close, cache, data, prof, limiter, compress, headers, tasks: reports.tasks }
 }

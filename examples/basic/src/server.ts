@@ -15,6 +15,8 @@ Try:
   curl -i ${base}/api/reviews                        # SQLite with a deliberate N+1: see the dashboard's Queries panel
   curl -i ${base}/static/app.3f9a1c2b.js              # Cache-Control: public, max-age=31536000, immutable
   curl -i ${base}/health                              # Cache-Control: no-store
+  curl -i -X POST -H 'Content-Type: application/json' -d '{"month":"2024-07"}' ${base}/api/reports
+                                                       # 202 + the task id; open ${base}/reports/<id> for its progress bar
   curl -i -X POST -H 'Content-Type: application/json' -d '{"username":"demo","password":"nope"}' ${base}/login
                                                        # the 6th try within 15 minutes answers 429
 
