@@ -185,6 +185,8 @@ export interface CacheStats {
   misses: number
   staleServed: number
   bypasses: Record<string, number>
+  /** Misses that were not stored, by reason (`setCookie`, `private`, `noStore`, `ttl0`, `size`, …). */
+  notStored?: Record<string, number>
   stores: number
   evictions: number
   invalidations: number

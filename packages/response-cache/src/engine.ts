@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { createLogger, type Logger, type OnceLogger, routeOf } from '@hotpath/core'
+import { createLogger, type Logger, negotiateEncoding, type OnceLogger, routeOf } from '@hotpath/core'
 import type { NextFunction, Request, Response } from 'express'
 import { createPrimaryKey, type primaryKey, secondaryKey } from './key'
 import { type Config, PKG } from './options'
@@ -85,7 +85,12 @@ export function createEngine(cfg: Config, logger: Logger | undefined): Engine {
     serveHit(entry, key, req, res, at) {
       counters.hit(entry.route)
       replay(entry, req, res, at, `${prefix}hit; ttl=${ttlOf(entry, at)}`, engine.xCache('HIT'))
-      if (entry.compress) compressLater(entry, key)
+      if (entry.compress) {
+        // Only the encoding this client asks for, made on its first hit: an entry never hit by a
+        // gzip client never pays for gzip, one never hit at all pays for nothing.
+        const want = negotiateEncoding(req.headers['accept-encoding'], cfg.encodings)
+        if (want && entry.variants[want] === undefined) compressLater(entry, key, want)
+      }
     },
     lookup(primary, req) {
       return then(store.get(primary), (value): MaybePromise<Found> => {
@@ -96,24 +101,28 @@ export function createEngine(cfg: Config, logger: Logger | undefined): Engine {
     },
   }
 
-  /** Makes the stored gzip/br encodings once, after the first hit, on the libuv thread pool. */
-  function compressLater(entry: CacheEntry, key: string): void {
-    if (compressing.has(key) || cfg.encodings.length === 0) return
-    compressing.add(key)
-    makeVariants(entry.body, cfg.encodings)
-      .then((variants) =>
+  /** Makes one stored encoding, on the libuv thread pool, after the first hit that asks for it. */
+  function compressLater(entry: CacheEntry, key: string, encoding: string): void {
+    const job = `${encoding}:${key}`
+    if (compressing.has(job)) return
+    compressing.add(job)
+    makeVariants(entry.body, [encoding])
+      .then((made) =>
         // Re-read before writing: an invalidation (or a fresher entry) that landed while the
         // variants were being made must win, never be undone by this background write.
         then(store.get(key), (current) => {
           if (current?.kind !== 'entry' || current.storedAt !== entry.storedAt) return
-          const left = Math.max(entry.staleUntil, entry.errorUntil) - now()
+          const left = Math.max(current.staleUntil, current.errorUntil, current.expiresAt) - now()
           if (left <= 0) return
-          counters.variantsBuilt++
-          return store.set(key, { ...entry, variants, compress: false }, left, entry.tags)
+          const variants = { ...current.variants, ...made }
+          // A body this encoding does not shrink will not shrink with the others either.
+          const compress = made[encoding] !== undefined && cfg.encodings.some((e) => variants[e] === undefined)
+          if (made[encoding] !== undefined) counters.variantsBuilt++
+          return store.set(key, { ...current, variants, compress }, left, current.tags)
         }),
       )
       .catch((error: unknown) => engine.storeError(error, undefined))
-      .finally(() => compressing.delete(key))
+      .finally(() => compressing.delete(job))
   }
 
   return engine

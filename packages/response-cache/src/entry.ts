@@ -43,6 +43,7 @@ export async function lifetimesOf(
   route: RouteConfig,
   req: Request,
   res: Response,
+  resolvedTtl?: number | Promise<number>,
 ): Promise<Lifetimes | undefined> {
   const f = verdict.fresh
   let lifetime: number
@@ -50,7 +51,12 @@ export async function lifetimesOf(
     lifetime = Math.min(f.explicit ?? f.heuristic ?? route.defaultTtl, route.maxTtl)
   } else {
     // Static options (the common case) resolve without a microtask.
-    const ttl = typeof route.ttl === 'number' ? route.ttl : await msOf(route.ttl, req, res)
+    const ttl =
+      typeof resolvedTtl === 'number'
+        ? resolvedTtl
+        : typeof route.ttl === 'number'
+          ? route.ttl
+          : await (resolvedTtl ?? msOf(route.ttl, req, res))
     if (!(ttl > 0)) return undefined
     lifetime = f.explicit === undefined ? ttl : Math.min(ttl, f.explicit)
   }
@@ -116,8 +122,9 @@ export async function buildEntry(
   front: boolean,
   variantMinBytes: number,
   now: number,
+  resolvedTtl?: number | Promise<number>,
 ): Promise<Placement | undefined> {
-  const life = await lifetimesOf(verdict, route, req, res)
+  const life = await lifetimesOf(verdict, route, req, res, resolvedTtl)
   if (life === undefined) return undefined
   const surrogate = captured.headers['surrogate-key']
   const tags = route.tags === undefined ? [] : await userTags(route, req, res)

@@ -5,10 +5,18 @@ import type { Engine, Found } from './engine'
 import { ttlOf } from './engine'
 import { buildEntry, type Placement, storeEntry } from './entry'
 import { secondaryKey } from './key'
+import { createLease } from './lock'
 import type { RouteConfig } from './options'
 import { responseVerdict } from './policy'
 import { replay } from './replay'
+import { missStatus, resolveTtl } from './status'
 import { compressibleType } from './variants'
+
+function declaredLength(value: unknown): number | undefined {
+  if (value === undefined) return undefined
+  const n = Number(Array.isArray(value) ? value[0] : value)
+  return Number.isSafeInteger(n) && n >= 0 ? n : undefined
+}
 
 /** What a coalesced leader hands its waiters: what it stored, or nothing to share. */
 export type Outcome = Placement | undefined
@@ -23,6 +31,10 @@ export interface Ctx {
   readonly primary: string
   /** The key has no custom parts, so `front()` may serve the entry. */
   readonly front: boolean
+  /** The route's `ttl` for this response, resolved once as its head goes out. */
+  ttl?: number | Promise<number>
+  /** Why it will not be stored, when known before the body is (e.g. too large). */
+  notStored?: string
   /** A later `cache.route()` layer keys the request differently: this context stores nothing. */
   superseded?: boolean
 }
@@ -40,17 +52,24 @@ export function createFlow(engine: Engine): Flow {
   /** Misses in progress: the callbacks of the requests waiting for each (no promise per miss). */
   const inflight = new Map<string, Array<(outcome: Outcome) => void>>()
   // A store that copies what it keeps is handed the captured bytes without a copy of their own.
-  const captureResponse = createCapture(store.copiesBodies !== true)
+  const captureResponse = createCapture(store.copiesBodies !== true, now)
+  const lease = createLease(store, cfg.lockTtl)
 
   /** Stores a finished response when it qualifies; resolves what was stored. */
   async function finishMiss(ctx: Ctx, captured: Captured | null): Promise<Outcome> {
     const { req, res, route, primary } = ctx
     counters.miss(routeOf(req))
     // A body cut short of its Content-Length is not a complete response (RFC 9111 §3.4).
-    if (captured === null || cutShort(captured)) return undefined
+    if (captured === null || cutShort(captured)) {
+      counters.notStored(ctx.notStored ?? 'incomplete')
+      return undefined
+    }
     const at = now()
     const verdict = responseVerdict(captured.status, captured.headers, route, at)
-    if (!verdict.store) return undefined
+    if (!verdict.store) {
+      counters.notStored(verdict.reason)
+      return undefined
+    }
     const placement = await buildEntry(
       captured,
       verdict,
@@ -61,8 +80,21 @@ export function createFlow(engine: Engine): Flow {
       ctx.front,
       cfg.variantMinBytes,
       at,
+      ctx.ttl,
     )
-    if (placement === undefined) return undefined
+    if (placement === undefined) {
+      const ttl = route.freshness === 'ttl' ? await Promise.resolve(ctx.ttl ?? route.ttl).catch(() => 0) : 1
+      counters.notStored(typeof ttl === 'number' && !(ttl > 0) ? 'ttl-0' : 'expired')
+      return undefined
+    }
+    // An invalidation that landed while the handler ran must not be undone by its older answer.
+    if (
+      captured.startedAt !== undefined &&
+      engine.invalidations.invalidatedSince(placement.entry.tags, captured.startedAt)
+    ) {
+      counters.notStored('invalidated')
+      return undefined
+    }
     try {
       const pending = storeEntry(store, primary, placement)
       if (pending instanceof Promise) await pending
@@ -78,19 +110,27 @@ export function createFlow(engine: Engine): Flow {
   function onHeaders(ctx: Ctx): boolean {
     const { res, route } = ctx
     const verdict = responseVerdict(res.statusCode, res.getHeaders(), route, now())
-    if (verdict.store && cfg.encodings.length > 0 && res.getHeader('content-encoding') === undefined) {
-      const length = Number(res.getHeader('content-length') ?? Number.POSITIVE_INFINITY)
-      if (length >= cfg.variantMinBytes && compressibleType(res.getHeader('content-type'))) {
-        appendVary(res, 'Accept-Encoding')
-      }
+    const length = declaredLength(res.getHeader('content-length'))
+    if (length !== undefined && length > route.maxEntryBytes) ctx.notStored = 'size'
+    // Vary: Accept-Encoding only where a stored variant can differ: a compressible identity
+    // body known to be large enough. One of unknown length gets it on the hits that have variants.
+    if (
+      verdict.store &&
+      cfg.encodings.length > 0 &&
+      length !== undefined &&
+      length >= cfg.variantMinBytes &&
+      res.getHeader('content-encoding') === undefined &&
+      compressibleType(res.getHeader('content-type'))
+    ) {
+      appendVary(res, 'Accept-Encoding')
     }
     for (const field of route.vary) appendVary(res, field)
-    res.setHeader(
-      'Cache-Status',
-      engine.status(verdict.store ? 'fwd=miss; stored' : `fwd=miss; detail=${verdict.reason}`),
-    )
+    if (verdict.store) resolveTtl(ctx)
+    const status = missStatus(engine, ctx)
+    res.setHeader('Cache-Status', status.value as unknown as string)
+    status.arm()
     if (cfg.xCache) res.setHeader('X-Cache', 'MISS')
-    return verdict.store
+    return verdict.store && ctx.notStored === undefined
   }
 
   /** Runs the handler with the response teed into a copy; `onOutcome` runs exactly once. */
@@ -129,24 +169,32 @@ export function createFlow(engine: Engine): Flow {
     })
   }
 
-  /** Polls for the entry another instance is making while it holds the lock. */
-  async function awaitOtherInstance(ctx: Ctx): Promise<Found | undefined> {
+  /**
+   * Polls for the entry another instance is making while it holds the lock; `'gone'` when the
+   * lock went without an entry (its holder died or gave up: see lock.ts).
+   */
+  async function awaitOtherInstance(ctx: Ctx): Promise<Found | 'gone' | undefined> {
     // Bounded by a number of polls, not by `now()`: the clock option may be a test's fake clock.
     const polls = Math.ceil(Math.min(cfg.lockTtl, 2000) / LOCK_POLL_MS)
     for (let i = 0; i < polls; i++) {
       await new Promise((resolve) => setTimeout(resolve, LOCK_POLL_MS))
       const found = await engine.lookup(ctx.primary, ctx.req)
       if (found.entry !== undefined && now() < found.entry.expiresAt) return found
+      if (!(await lease.alive(ctx.primary))) return 'gone'
     }
     return undefined
   }
 
   /** With a shared store one instance at a time runs the handler for a key (a lock with expiry). */
   async function leadShared(ctx: Ctx, settle: (outcome: Outcome) => void): Promise<void> {
-    const token = await store.lock(ctx.primary, cfg.lockTtl)
+    let token = await store.lock(ctx.primary, lease.lease)
     let found: Found | undefined
     if (token === undefined) {
-      found = await awaitOtherInstance(ctx)
+      const waited = await awaitOtherInstance(ctx)
+      // The holder is gone: this request runs the handler, under the lock if it can take it.
+      if (waited === 'gone')
+        token = await Promise.resolve(store.lock(ctx.primary, lease.lease)).catch(() => undefined)
+      else found = waited
     } else {
       // Double-checked: another instance may have stored it between our lookup and the lock.
       found = await engine.lookup(ctx.primary, ctx.req)
@@ -160,7 +208,9 @@ export function createFlow(engine: Engine): Flow {
       engine.serveHit(entry, found.key, ctx.req, ctx.res, now())
       return
     }
+    const stop = token === undefined ? undefined : lease.hold(ctx.primary, token)
     runMiss(ctx, (outcome) => {
+      stop?.()
       settle(outcome)
       if (token !== undefined) Promise.resolve(store.unlock(ctx.primary, token)).catch(() => undefined)
     })
@@ -171,6 +221,7 @@ export function createFlow(engine: Engine): Flow {
     if (ctx.req.method === 'HEAD') {
       // A HEAD answer has no body to store; it only passes through.
       counters.miss(routeOf(ctx.req))
+      counters.notStored('head')
       ctx.res.setHeader('Cache-Status', engine.status('fwd=miss; detail=head'))
       if (cfg.xCache) ctx.res.setHeader('X-Cache', 'MISS')
       ctx.next()

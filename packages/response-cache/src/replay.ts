@@ -32,13 +32,33 @@ function weaken(etag: HeaderValue): HeaderValue {
   return value.startsWith('W/') ? value : `W/${value}`
 }
 
+/**
+ * The stored fields, with `Accept-Encoding` in `Vary` when the entry has (or will have)
+ * compressed variants: a body whose size was unknown as its miss went out did not get it then.
+ */
+function fieldsOf(entry: CacheEntry): ReadonlyArray<readonly [string, HeaderValue]> {
+  if (!entry.compress && Object.keys(entry.variants).length === 0) return entry.headers
+  let found = false
+  const out = entry.headers.map(([name, value]): readonly [string, HeaderValue] => {
+    if (name !== 'vary') return [name, value]
+    found = true
+    const text = Array.isArray(value) ? value.join(', ') : String(value)
+    return /(?:^|,)\s*accept-encoding\s*(?:,|$)/i.test(text)
+      ? [name, value]
+      : [name, `${text}, Accept-Encoding`]
+  })
+  if (!found) out.push(['vary', 'Accept-Encoding'])
+  return out
+}
+
 function wireOf(entry: CacheEntry): Wire {
   let wire = (entry as Wired)[WIRE]
   if (wire !== undefined) return wire
   const identity: Flat = []
   const notModified: Flat = []
   const validators: OutgoingHttpHeaders = {}
-  for (const [name, value] of entry.headers) {
+  const fields = fieldsOf(entry)
+  for (const [name, value] of fields) {
     identity.push(name, value)
     if (NOT_MODIFIED_FIELDS.has(name)) notModified.push(name, value)
     if (name === 'etag' || name === 'last-modified') validators[name] = String(value)
@@ -48,7 +68,7 @@ function wireOf(entry: CacheEntry): Wire {
     // A different encoding is a different representation: its strong ETag is weakened
     // (RFC 9110 §8.8.3), the way compression middleware does it.
     const list: Flat = []
-    for (const [name, value] of entry.headers) list.push(name, name === 'etag' ? weaken(value) : value)
+    for (const [name, value] of fields) list.push(name, name === 'etag' ? weaken(value) : value)
     list.push('content-encoding', encoding)
     encoded[encoding] = list
   }

@@ -1,4 +1,5 @@
 import type { CacheRouteStats, CacheStats } from '@hotpath/core'
+import { NOT_STORED_KEYS } from './status'
 import type { CacheStore } from './types'
 
 /** Route labels kept per instance; `routeOf` is already bounded, this is a second fence. */
@@ -10,11 +11,15 @@ export interface Counters {
   miss(route: string): void
   stale(route: string): void
   bypass(route: string, reason: string): void
+  /** A miss that was not stored, by its Cache-Status `detail`. */
+  notStored(reason: string): void
   stores: number
   invalidations: number
   coalesced: number
   storeErrors: number
-  snapshot(store: CacheStore): CacheStats & { store: string; variantsBuilt: number }
+  snapshot(
+    store: CacheStore,
+  ): CacheStats & { store: string; variantsBuilt: number; notStored: Record<string, number> }
   variantsBuilt: number
   reset(): void
 }
@@ -31,6 +36,7 @@ export function createCounters(): Counters {
   let misses = 0
   let staleServed = 0
   let bypasses: Record<string, number> = {}
+  let notStored: Record<string, number> = {}
   let routes = new Map<string, RouteCounts>()
   const routeOf = (label: string): RouteCounts => {
     let counts = routes.get(label)
@@ -62,6 +68,10 @@ export function createCounters(): Counters {
       staleServed++
       routeOf(route).stale++
     },
+    notStored(reason) {
+      const key = NOT_STORED_KEYS[reason] ?? 'other'
+      notStored[key] = (notStored[key] ?? 0) + 1
+    },
     bypass(route, reason) {
       bypasses[reason] = (bypasses[reason] ?? 0) + 1
       routeOf(route).bypasses++
@@ -79,6 +89,7 @@ export function createCounters(): Counters {
         misses,
         staleServed,
         bypasses: { ...bypasses },
+        notStored: { ...notStored },
         stores: counters.stores,
         evictions: size.evictions,
         invalidations: counters.invalidations,
@@ -98,6 +109,7 @@ export function createCounters(): Counters {
       misses = 0
       staleServed = 0
       bypasses = {}
+      notStored = {}
       routes = new Map()
       counters.stores = 0
       counters.invalidations = 0

@@ -103,7 +103,7 @@ describe('stored compressed variants', () => {
   it('sends stored gzip bytes to a gzip client after the first hit', async () => {
     const { cache, s } = await shop()
     await s.get('/api/products')
-    await s.get('/api/products')
+    await s.get('/api/products', { 'accept-encoding': 'gzip' })
     await until(() => cache.stats().variantsBuilt === 1)
     const reply = await s.get('/api/products', { 'accept-encoding': 'gzip' })
     expect(reply.headers['content-encoding']).toBe('gzip')
@@ -128,7 +128,7 @@ describe('stored compressed variants', () => {
   it('prefers br when the client accepts it', async () => {
     const { cache, s } = await shop()
     await s.get('/api/products')
-    await s.get('/api/products')
+    await s.get('/api/products', { 'accept-encoding': 'br' })
     await until(() => cache.stats().variantsBuilt === 1)
     const reply = await s.get('/api/products', { 'accept-encoding': 'gzip, deflate, br' })
     expect(reply.headers['content-encoding']).toBe('br')
@@ -138,7 +138,7 @@ describe('stored compressed variants', () => {
   it('sends identity to a client that accepts no encoding', async () => {
     const { cache, s } = await shop()
     await s.get('/api/products')
-    await s.get('/api/products')
+    await s.get('/api/products', { 'accept-encoding': 'gzip' })
     await until(() => cache.stats().variantsBuilt === 1)
     const reply = await s.get('/api/products', { 'accept-encoding': 'gzip;q=0, br;q=0' })
     expect(reply.headers['content-encoding']).toBeUndefined()
@@ -149,7 +149,7 @@ describe('stored compressed variants', () => {
   it('weakens the ETag of an encoded variant', async () => {
     const { cache, s } = await shop()
     const first = await s.get('/api/products')
-    await s.get('/api/products')
+    await s.get('/api/products', { 'accept-encoding': 'gzip' })
     await until(() => cache.stats().variantsBuilt === 1)
     const reply = await s.get('/api/products', { 'accept-encoding': 'gzip' })
     const etag = String(first.headers.etag)
@@ -159,7 +159,7 @@ describe('stored compressed variants', () => {
   it('is left alone by compression middleware in front of it', async () => {
     const { cache, s } = await shop({}, true)
     await s.get('/api/products', { 'accept-encoding': 'gzip' })
-    await s.get('/api/products')
+    await s.get('/api/products', { 'accept-encoding': 'gzip' })
     await until(() => cache.stats().variantsBuilt === 1)
     const reply = await s.get('/api/products', { 'accept-encoding': 'gzip' })
     expect(reply.headers['content-encoding']).toBe('gzip')
@@ -189,6 +189,21 @@ describe('stored compressed variants', () => {
     expect(gzip.headers['cache-status']).toBe('hotpath; hit; ttl=60')
     expect(gzip.headers['content-encoding']).toBe('gzip')
     expect(gunzipSync(gzip.body).toString()).toBe(products)
+  })
+
+  it('makes a variant only on the first hit that asks for its encoding', async () => {
+    const { cache, s } = await shop()
+    await s.get('/api/products')
+    await s.get('/api/products')
+    await s.get('/api/products', { 'accept-encoding': 'identity' })
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    expect(cache.stats().variantsBuilt).toBe(0)
+    await s.get('/api/products', { 'accept-encoding': 'gzip' })
+    await until(() => cache.stats().variantsBuilt === 1)
+    const br = await s.get('/api/products', { 'accept-encoding': 'br' })
+    expect(br.headers['content-encoding']).toBeUndefined()
+    await until(() => cache.stats().variantsBuilt === 2)
+    expect((await s.get('/api/products', { 'accept-encoding': 'br' })).headers['content-encoding']).toBe('br')
   })
 
   it('makes no variant for a small body', async () => {
