@@ -16,12 +16,17 @@ const HALF_CAP_BELOW = 0.9
 /** Even a saturated loop lets this share through, so the guard keeps seeing what it does. */
 const MAX_REFUSAL = 0.95
 const RESOLUTION_MS = 10
+/** One late tick counts for at most this many samples (a stall of a second moves p by ≤ 1). */
+const MAX_STEPS = 10
 
 /**
  * Smoothed event-loop utilisation (`performance.eventLoopUtilization`) and delay
- * (`monitorEventLoopDelay`), and a refusal probability that rises with the excess over either
- * threshold. Unlike a fixed threshold (all or nothing, as in under-pressure), the share refused
- * is proportional, so a loop just past its threshold refuses a few requests, not every one.
+ * (`monitorEventLoopDelay`), and a refusal probability driven by them. Utilisation alone cannot
+ * tell a loop that is fully busy and keeping up (the best state there is) from one that falls
+ * behind, so it is only the gate; the delay past its threshold is the signal. The probability is
+ * integrated: it rises each sample by a step proportional to the excess and falls back while the
+ * loop keeps up, so it settles on the share that holds the delay at its threshold instead of
+ * jumping between "refuse nothing" and "refuse everything" as a fixed threshold does.
  */
 export class EventLoopGuard {
   utilization = 0
@@ -30,26 +35,42 @@ export class EventLoopGuard {
   probability = 0
   sheddableProbability = 0
   private last: EventLoopUtilization
+  private lastTickAt = performance.now()
   private readonly histogram: IntervalHistogram
 
-  constructor(private readonly config: EventLoopConfig) {
+  constructor(
+    private readonly config: EventLoopConfig,
+    private readonly sampleIntervalMs: number,
+  ) {
     this.last = performance.eventLoopUtilization()
     this.histogram = monitorEventLoopDelay({ resolution: RESOLUTION_MS })
     this.histogram.enable()
   }
 
   tick(): void {
+    // A blocked loop runs no timer: one late tick stands for every sample it missed, so the
+    // smoothing and the controller advance by the wall time that passed, not by one step.
+    const at = performance.now()
+    const elapsed = at - this.lastTickAt
+    this.lastTickAt = at
+    const steps = Math.min(MAX_STEPS, Math.max(1, elapsed / this.sampleIntervalMs))
     const now = performance.eventLoopUtilization()
     const delta = performance.eventLoopUtilization(now, this.last)
     this.last = now
-    // The histogram's samples include its own timer resolution; only the excess is delay.
+    // The delay a request arriving at a random moment runs into: the size-biased mean
+    // E[d²]/E[d] = (σ² + μ²)/μ of the timer's lateness samples. The plain mean under-weights
+    // long stalls (a one-second stall is one sample, the quick turns around it are many), so a
+    // loop that has fallen behind can still show a small mean. The samples include the timer's
+    // own period, which is no delay.
     const mean = this.histogram.count > 0 ? this.histogram.mean / 1e6 : 0
-    const delay = Math.max(0, mean - RESOLUTION_MS)
+    const sd = this.histogram.count > 1 ? this.histogram.stddev / 1e6 : 0
+    const biased = mean > 0 ? (sd * sd + mean * mean) / mean : 0
+    const delay = Math.max(0, biased - RESOLUTION_MS, elapsed - this.sampleIntervalMs)
     this.histogram.reset()
-    const a = this.config.smoothing
+    const a = 1 - (1 - this.config.smoothing) ** steps
     this.utilization = a * delta.utilization + (1 - a) * this.utilization
     this.delayMs = a * delay + (1 - a) * this.delayMs
-    const p = refusalProbability(this.utilization, this.delayMs, this.config)
+    const p = nextRefusal(this.probability, this.utilization, this.delayMs, this.config, steps)
     this.probability = p.normal
     this.sheddableProbability = p.sheddable
   }
@@ -59,21 +80,33 @@ export class EventLoopGuard {
   }
 }
 
+/** Largest rise of the probability per sample (at twice the delay threshold or more). */
+const STEP_UP = 0.1
+/** Fall per sample while the loop keeps up. */
+const STEP_DOWN = 0.05
+
 /**
- * The share of requests to refuse for a smoothed utilisation and delay: the excess over the
- * threshold as a fraction of the room above it (utilisation) or of the threshold (delay), the
- * larger of the two; sheddable requests at twice that. Never more than half while utilisation is
- * below 0.9, never more than 95% at all.
+ * One sample (or `steps` samples' worth of wall time) of the controller: with the loop busier than `maxUtilization` and the delay above
+ * `maxDelayMs`, the probability rises by up to STEP_UP (in proportion to the excess, relative to
+ * the threshold); with the loop below its utilisation gate or the delay under half its threshold,
+ * it falls by STEP_DOWN; in between it holds. Sheddable requests are refused at twice the rate.
+ * Never more than half while utilisation is below 0.9, never more than 95% at all.
  */
-export function refusalProbability(
+export function nextRefusal(
+  current: number,
   utilization: number,
   delayMs: number,
   config: Pick<EventLoopConfig, 'maxUtilization' | 'maxDelayMs'>,
+  steps = 1,
 ): { normal: number; sheddable: number } {
   const { maxUtilization, maxDelayMs } = config
-  const byUtilization = maxUtilization >= 1 ? 0 : (utilization - maxUtilization) / (1 - maxUtilization)
-  const byDelay = maxDelayMs > 0 ? (delayMs - maxDelayMs) / maxDelayMs : 0
-  const excess = Math.min(1, Math.max(0, byUtilization, byDelay))
+  let p = current
+  if (utilization >= maxUtilization && delayMs > maxDelayMs) {
+    p += steps * STEP_UP * Math.min(1, (delayMs - maxDelayMs) / Math.max(maxDelayMs, 1))
+  } else if (utilization < maxUtilization || delayMs < maxDelayMs / 2) {
+    p -= steps * STEP_DOWN
+  }
   const cap = utilization < HALF_CAP_BELOW ? 0.5 : MAX_REFUSAL
-  return { normal: Math.min(cap, excess), sheddable: Math.min(cap, excess * 2) }
+  const normal = Math.min(cap, Math.max(0, p))
+  return { normal, sheddable: Math.min(cap, normal * 2) }
 }

@@ -63,7 +63,7 @@ export const DEFAULTS = {
     OverloadOptions['message']
   >,
   metricsPrefix: 'hotpath_overload_',
-  eventLoop: { maxUtilization: 0.85, maxDelay: '50ms', smoothing: 0.3 },
+  eventLoop: { maxUtilization: 0.85, maxDelay: '20ms', smoothing: 0.3 },
 } as const
 
 export interface Config {

@@ -23,9 +23,10 @@ export interface RefusalInfo {
 export type RefusalHandler = (req: Request, res: Response, next: NextFunction, info: RefusalInfo) => unknown
 
 export interface EventLoopOptions {
-  /** Smoothed event-loop utilisation (0..1) above which refusal starts. Default 0.85. */
+  /** Smoothed event-loop utilisation (0..1) at or above which the loop counts as busy. Default 0.85. */
   readonly maxUtilization?: number
-  /** Smoothed event-loop delay above which refusal starts, ms or `'50ms'`. Default `'50ms'`. */
+  /** Smoothed event-loop delay above which a busy loop counts as falling behind, ms or `'20ms'`.
+   * The refusal probability rises while both hold and falls while the loop keeps up. Default `'20ms'`. */
   readonly maxDelay?: number | string
   /** Weight of the newest sample in the moving average, 0 < α ≤ 1. Default 0.3. */
   readonly smoothing?: number

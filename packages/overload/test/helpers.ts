@@ -109,7 +109,8 @@ export async function offer(
   seconds: number,
   paths: readonly string[],
 ): Promise<Sample[]> {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: 256 })
+  // Enough sockets that the client never caps how many requests the server holds at once.
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 2000 })
   const samples: Sample[] = []
   const pending: Promise<void>[] = []
   const total = Math.round(rate * seconds)

@@ -5,7 +5,7 @@
  * down with contention — so its capacity is under 200 requests/s, and at 400/s an unprotected
  * app's latency grows without bound. Bounds are loose on purpose: the host is shared.
  */
-import { type App, buildDir, offer, quantile, type Sample, startApp } from './helpers'
+import { type App, buildDir, offer, type Sample, startApp } from './helpers'
 
 const COST = { BASE_MS: '5', PER_ACTIVE_MS: '5' }
 let build: ReturnType<typeof buildDir>
@@ -29,29 +29,35 @@ const ok = (samples: Sample[], path?: string) =>
   samples.filter((s) => s.status === 200 && (path === undefined || s.path === path))
 const refused = (samples: Sample[], path?: string) =>
   samples.filter((s) => s.status === 503 && (path === undefined || s.path === path))
-const p99 = (samples: Sample[]) =>
-  quantile(
-    samples.map((s) => s.ms),
-    0.99,
-  )
 const share = (part: Sample[], whole: Sample[]) => (whole.length === 0 ? 0 : part.length / whole.length)
-const withinMs = (samples: Sample[], ms: number) => samples.filter((s) => s.status === 200 && s.ms <= ms)
+interface Served {
+  guard: { refused: Record<string, number>; eventLoop: { utilization: number } | null }
+  served: { count: number; p50: number; p99: number; within250: number }
+}
+const statsOf = async (target: App): Promise<Served> =>
+  (await (await fetch(`${target.url}/stats`)).json()) as Served
 
 describe('an app offered twice its capacity', () => {
   let underLoad: Sample[]
-  let bareLoad: Sample[]
   let recovered: Sample[]
-  let stats: { guard: { refused: Record<string, number> } }
+  let stats: Served
+  let bareStats: Served
 
   beforeAll(async () => {
-    const [guarded, bare] = await Promise.all([app({ ...COST }), app({ ...COST, OVERLOAD: 'off' })])
+    // The event-loop guard off: this is the queue and the concurrency limit at work (a shared
+    // host's scheduling stalls would otherwise read as a busy loop).
+    const [guarded, bare] = await Promise.all([
+      app({ ...COST, OVERLOAD: '{"eventLoop":false}' }),
+      app({ ...COST, OVERLOAD: 'off' }),
+    ])
     // A comfortable rate first: the guard measures minRTT on it.
     await offer(guarded.url, 100, 0.6, ['/work'])
     underLoad = await offer(guarded.url, 400, 2.5, ['/work'])
-    bareLoad = await offer(bare.url, 400, 2.5, ['/work'])
+    await offer(bare.url, 400, 2.5, ['/work'])
     await new Promise((r) => setTimeout(r, 300))
     recovered = await offer(guarded.url, 50, 1, ['/work'])
-    stats = (await (await fetch(`${guarded.url}/stats`)).json()) as typeof stats
+    stats = await statsOf(guarded)
+    bareStats = await statsOf(bare)
   }, 40_000)
 
   it('refuses part of the load with 503', () => {
@@ -63,13 +69,15 @@ describe('an app offered twice its capacity', () => {
     expect(refused(underLoad).map((s) => s.retryAfter)).toEqual(refused(underLoad).map(() => '1'))
   })
 
+  // Latency as the app sees it (first middleware to 'finish'): on a shared host the load
+  // generator's own lag would otherwise be most of what is measured.
   it('keeps the p99 latency of admitted requests a fraction of the unprotected one', () => {
     expect(ok(underLoad).length).toBeGreaterThan(100)
-    expect(p99(ok(underLoad))).toBeLessThan(p99(ok(bareLoad)) / 3)
+    expect(stats.served.p99).toBeLessThan(bareStats.served.p99 / 3)
   })
 
-  it('answers more requests within 500 ms than the unprotected app', () => {
-    expect(withinMs(underLoad, 500).length).toBeGreaterThan(withinMs(bareLoad, 500).length * 1.5)
+  it('answers more requests within 250 ms than the unprotected app', () => {
+    expect(stats.served.within250).toBeGreaterThan(bareStats.served.within250 * 1.5)
   })
 
   it('lets every request through again once the load falls', () => {
@@ -109,13 +117,14 @@ describe('priorities under load', () => {
 
 describe('a CPU-bound route past what one event loop can run', () => {
   let samples: Sample[]
-  let stats: { guard: { refused: Record<string, number>; eventLoop: { utilization: number } } }
+  let stats: Served
 
   beforeAll(async () => {
-    const guarded = await app({ CPU_ROUTE_MS: '8' })
-    // 8 ms of CPU per request at 250/s is twice what the loop can run.
-    samples = await offer(guarded.url, 250, 2.5, ['/cpu'])
-    stats = (await (await fetch(`${guarded.url}/stats`)).json()) as typeof stats
+    // The concurrency limit off: the event-loop guard alone stands between the load and the loop.
+    const guarded = await app({ CPU_ROUTE_MS: '20', OVERLOAD: '{"concurrency":false}' })
+    // 20 ms of CPU per request at 150/s is three times what the loop can run.
+    samples = await offer(guarded.url, 150, 2.5, ['/cpu'])
+    stats = await statsOf(guarded)
   }, 30_000)
 
   it('refuses part of the load for the event loop', () => {

@@ -1,4 +1,4 @@
-import { refusalProbability } from '../src/event-loop'
+import { nextRefusal } from '../src/event-loop'
 import { GradientLimit, type LimitConfig } from '../src/limit'
 import { type Waiter, WaitQueue } from '../src/queue'
 import { RollingWindow } from '../src/window'
@@ -99,28 +99,49 @@ describe('the gradient limit', () => {
 })
 
 describe('the event-loop refusal probability', () => {
-  const config = { maxUtilization: 0.8, maxDelayMs: 50 }
+  const config = { maxUtilization: 0.85, maxDelayMs: 20 }
+  /** Runs `samples` controller steps from 0 at a fixed utilisation and delay. */
+  const after = (samples: number, utilization: number, delayMs: number) => {
+    let p = { normal: 0, sheddable: 0 }
+    for (let i = 0; i < samples; i++) p = nextRefusal(p.normal, utilization, delayMs, config)
+    return p
+  }
 
-  it('refuses nothing below both thresholds', () => {
-    expect(refusalProbability(0.7, 10, config)).toEqual({ normal: 0, sheddable: 0 })
+  it('refuses nothing from a busy loop that keeps up (utilisation 1, no delay)', () => {
+    expect(after(50, 1, 0)).toEqual({ normal: 0, sheddable: 0 })
   })
 
-  it('rises with the excess utilisation, sheddable at twice the rate', () => {
-    const p = refusalProbability(0.85, 0, config)
-    expect(p.normal).toBeCloseTo(0.25)
-    expect(p.sheddable).toBeCloseTo(0.5)
+  it('refuses nothing from a loop with idle time, whatever its delay', () => {
+    expect(after(50, 0.5, 500)).toEqual({ normal: 0, sheddable: 0 })
+  })
+
+  it('rises each sample in proportion to the excess delay of a busy loop', () => {
+    expect(after(1, 0.95, 30).normal).toBeCloseTo(0.05)
+    expect(after(1, 0.95, 40).normal).toBeCloseTo(0.1)
+    expect(after(1, 0.95, 400).normal).toBeCloseTo(0.1)
+  })
+
+  it('refuses sheddable requests at twice the normal rate', () => {
+    const p = after(2, 0.95, 40)
+    expect(p.normal).toBeCloseTo(0.2)
+    expect(p.sheddable).toBeCloseTo(0.4)
   })
 
   it('never refuses more than half while utilisation is below 0.9', () => {
-    expect(refusalProbability(0.89, 500, config)).toEqual({ normal: 0.5, sheddable: 0.5 })
+    expect(after(100, 0.89, 500)).toEqual({ normal: 0.5, sheddable: 0.5 })
   })
 
-  it('lets at least 5% through even on a saturated loop', () => {
-    expect(refusalProbability(1, 1000, config).normal).toBe(0.95)
+  it('lets at least 5% through even from a saturated loop', () => {
+    expect(after(100, 1, 500).normal).toBe(0.95)
   })
 
-  it('rises with the delay beyond its threshold', () => {
-    expect(refusalProbability(0.5, 60, config).normal).toBeCloseTo(0.2)
+  it('holds while the delay sits between half its threshold and the threshold', () => {
+    expect(nextRefusal(0.3, 0.95, 15, config).normal).toBeCloseTo(0.3)
+  })
+
+  it('falls back once the loop keeps up again', () => {
+    expect(nextRefusal(0.3, 0.95, 5, config).normal).toBeCloseTo(0.25)
+    expect(nextRefusal(0.3, 0.5, 50, config).normal).toBeCloseTo(0.25)
   })
 })
 

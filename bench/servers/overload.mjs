@@ -1,0 +1,73 @@
+// The overload scenario's app: GET /work costs CPU_MS of CPU plus a wait that grows with the
+// requests running at once (BASE_MS + PER_ACTIVE_MS × active, a shared resource such as a
+// database slowing down under contention), and answers a 1 KB JSON body.
+// `protect`: 'none' (plain Express), 'threshold' (an under-pressure-style fixed threshold:
+// every request refused with 503 while the sampled event-loop utilisation or delay is above
+// its limit, as @fastify/under-pressure does), or 'overload' (@hotpath/overload, defaults).
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks'
+import express from 'express'
+import { json1k } from '../payload.mjs'
+
+async function loadOverload() {
+  try {
+    return await import('@hotpath/overload')
+  } catch {
+    // Before the workspace link exists (a fresh checkout not yet installed), the built package.
+    return import(new URL('../../packages/overload/dist/index.js', import.meta.url).href)
+  }
+}
+
+/** under-pressure's rule: sample every `sampleMs`; above either limit, refuse everything. */
+function fixedThreshold({ maxUtilization = 0.98, maxDelayMs = 100, sampleMs = 1000 } = {}) {
+  const histogram = monitorEventLoopDelay({ resolution: 10 })
+  histogram.enable()
+  let last = performance.eventLoopUtilization()
+  let overloaded = false
+  const timer = setInterval(() => {
+    const now = performance.eventLoopUtilization()
+    const elu = performance.eventLoopUtilization(now, last).utilization
+    last = now
+    const delay = Math.max(0, histogram.mean / 1e6 - 10)
+    histogram.reset()
+    overloaded = elu > maxUtilization || delay > maxDelayMs
+  }, sampleMs)
+  timer.unref()
+  const middleware = (_req, res, next) => {
+    if (!overloaded) return next()
+    res.writeHead(503, { 'Retry-After': '10', 'Content-Type': 'text/plain' })
+    res.end('Service Unavailable')
+  }
+  return { middleware, close: () => clearInterval(timer) }
+}
+
+export default async function server(options = {}) {
+  const cpuMs = options.cpuMs ?? 0.3
+  const baseMs = options.baseMs ?? 5
+  const perActiveMs = options.perActiveMs ?? 0.5
+  const app = express()
+  let close
+  if (options.protect === 'threshold') {
+    const guard = fixedThreshold(options.threshold)
+    app.use(guard.middleware)
+    close = guard.close
+  } else if (options.protect === 'overload') {
+    const { overload } = await loadOverload()
+    const guard = overload(options.overload ?? {})
+    app.use(guard)
+    close = () => guard.close()
+  }
+  let active = 0
+  app.get('/work', (_req, res) => {
+    active++
+    const end = performance.now() + cpuMs
+    while (performance.now() < end) {}
+    setTimeout(
+      () => {
+        active--
+        res.json(json1k)
+      },
+      baseMs + perActiveMs * active,
+    )
+  })
+  return { listener: app, close }
+}
