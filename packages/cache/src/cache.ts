@@ -1,5 +1,6 @@
 import { HotpathError, optionError } from '@hotpath/core'
 import { memoryBloom, redisBloom } from './bloom'
+import { BoundedMap } from './bounded'
 import { Engine, type View } from './engine'
 import { decodeEntry, type Entry } from './entry'
 import { flight, getOrSet } from './flow'
@@ -18,7 +19,7 @@ import type {
 } from './types'
 import { warm } from './warm'
 
-/** Last factories by key, for `refresh(key)`; bounded, oldest dropped first. */
+/** Last factories by key, for `refresh(key)`; about this many are kept (two generations). */
 const MAX_FACTORIES = 10_000
 
 /**
@@ -43,7 +44,10 @@ export function createCache(options: Readonly<CacheOptions> = {}): Cache {
 function createView(engine: Engine, prefix: string, name: string): Cache {
   const { config } = engine
   const view: View = { prefix, name, ttl: config.ttl, counters: engine.counters.namespace(name, config.ttl) }
-  const factories = new Map<string, { factory: Factory<unknown>; options: GetOrSetOptions | undefined }>()
+  const factories = new BoundedMap<
+    string,
+    { factory: Factory<unknown>; options: GetOrSetOptions | undefined }
+  >(MAX_FACTORIES)
   const keyOf = (key: CacheKey) => prefix + deriveKey(key)
   const children = new Map<string, Cache>()
   const intervals = new Set<NodeJS.Timeout>()
@@ -99,8 +103,6 @@ function createView(engine: Engine, prefix: string, name: string): Cache {
       }
       // Remembered on a miss only: the hit path stays one Map read.
       return getOrSet(engine, view, k, factory, opts, () => {
-        if (factories.size >= MAX_FACTORIES && !factories.has(k))
-          factories.delete(factories.keys().next().value as string)
         factories.set(k, { factory: factory as Factory<unknown>, options: opts })
       })
     },

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto'
+import { BoundedMap } from './bounded'
 import { type Bus, Bus as BusClass, type BusMessage, subscriberFor } from './bus'
 import { type Entry, encodeEntry } from './entry'
 import type { MemoryTier } from './memory-tier'
@@ -49,7 +50,7 @@ export class Engine {
   readonly controllers = new Set<AbortController>()
   bloom: BloomFilter | undefined
   private readonly waiters = new Map<string, Set<() => void>>()
-  private readonly reasons = new Map<string, MissReason>()
+  private readonly reasons = new BoundedMap<string, MissReason>(MAX_REASONS)
   private pending: Pending[] = []
   private flushing = false
   private readonly timer: NodeJS.Timeout
@@ -89,7 +90,6 @@ export class Engine {
   }
 
   remember(key: string, reason: MissReason): void {
-    if (this.reasons.size >= MAX_REASONS) this.reasons.delete(this.reasons.keys().next().value as string)
     this.reasons.set(key, reason)
   }
 
@@ -224,7 +224,10 @@ export class Engine {
     }
     const calls = [...this.linked].map((target) => {
       try {
-        return Promise.resolve(target.invalidate({ tag })).then((n) => (typeof n === 'number' ? n : 0), failed)
+        return Promise.resolve(target.invalidate({ tag })).then(
+          (n) => (typeof n === 'number' ? n : 0),
+          failed,
+        )
       } catch (error) {
         return Promise.resolve(failed(error))
       }

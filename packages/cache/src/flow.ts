@@ -173,17 +173,19 @@ async function load<T>(
       return undefined
     }
     try {
-      if (call.lock === false) {
-        if (!force) {
-          const hit = fromL2(await l2.get(key))
-          if (hit) return hit
-        }
-      } else {
-        let reply = force ? { value: null, acquired: false } : await l2.acquire(key, engine.id, call.lock.ttl)
-        const hit = fromL2(reply.value)
+      // A plain GET first: a hit (the common case) runs no script; only a miss asks for the
+      // lease (one more round trip, paid beside a factory run).
+      if (!force) {
+        const hit = fromL2(await l2.get(key))
         if (hit) return hit
-        // A stale value came back instead of the lease: ask for the lease alone.
-        if (reply.value !== null || force) reply = await l2.acquire(key, engine.id, call.lock.ttl, true)
+      }
+      if (call.lock !== false) {
+        // The script reads the value again beside SET NX: a holder that finished since the GET
+        // hands over its value instead of a second lease.
+        let reply = await l2.acquire(key, engine.id, call.lock.ttl, force)
+        const late = fromL2(reply.value)
+        if (late) return late
+        if (reply.value !== null) reply = await l2.acquire(key, engine.id, call.lock.ttl, true)
         leased = reply.acquired
         if (leased) engine.counters.lockAcquired++
         else {

@@ -2,14 +2,20 @@ import { optionError, parseBytes, rejectUnknownOptions } from '@hotpath/core'
 import type { Entry } from './entry'
 
 export interface MemoryTierOptions {
-  /** Bytes the tier holds (serialized size + key + bookkeeping). Default `'64mb'`. */
+  /** Process memory the tier may cost (5 × serialized size + key + 400 B per entry). Default `'64mb'`. */
   readonly maxBytes?: number | string
-  /** A larger value is not stored in memory (counted as oversized). Default: maxBytes / 16. */
+  /** An entry costing more (same estimate) is not stored in memory (counted as oversized). Default: maxBytes / 16. */
   readonly maxEntryBytes?: number | string
 }
 
-/** Bookkeeping of one entry beyond its serialized size: Map slot, item object, entry object. */
-const ENTRY_OVERHEAD = 160
+/**
+ * What one entry costs the process beyond its key, measured as RSS growth after gc on Node 20
+ * (bench/data-cache.mjs, memory case): the Map slot, item and entry objects, and V8's heap
+ * headroom. The value is held live (no decode on a hit), and a live object takes ~4–5× its
+ * msgpack size (a product row: 100 B serialized, ~450 B of heap, ~850 B of RSS).
+ */
+const ENTRY_OVERHEAD = 400
+const LIVE_FACTOR = 5
 
 export interface MemoryItem {
   entry: Entry
@@ -32,6 +38,7 @@ export class MemoryTier {
   readonly maxBytes: number
   readonly maxEntryBytes: number
   private readonly items = new Map<string, MemoryItem>()
+  private hand: Iterator<[string, MemoryItem]> | undefined
   private used = 0
   evictions = 0
   /** Called with the key of every entry evicted for room. */
@@ -71,7 +78,7 @@ export class MemoryTier {
 
   /** `false` when the value is larger than `maxEntryBytes` (nothing stored). */
   set(key: string, entry: Entry, payloadBytes: number, at: number): boolean {
-    const bytes = payloadBytes + key.length * 2 + ENTRY_OVERHEAD
+    const bytes = payloadBytes * LIVE_FACTOR + key.length * 2 + ENTRY_OVERHEAD
     const previous = this.items.get(key)
     if (previous !== undefined) {
       this.used -= previous.bytes
@@ -108,18 +115,29 @@ export class MemoryTier {
 
   clear(): void {
     this.items.clear()
+    this.hand = undefined
     this.used = 0
   }
 
+  /**
+   * CLOCK: one hand goes round the Map's insertion order across calls (a live iterator sees
+   * new keys and skips deleted ones), so each eviction is O(1) amortized. A fresh iterator per
+   * call would rescan the deleted slots at the front of V8's table every time.
+   */
   private evict(keep: string): void {
-    // Each pass either evicts or clears one hot bit, so it ends within two rounds of the map.
-    for (const [key, item] of this.items) {
-      if (this.used <= this.maxBytes) return
+    // Each step evicts or clears one hot bit: two turns of the hand bound the loop.
+    let steps = this.items.size * 2 + 2
+    while (this.used > this.maxBytes && steps-- > 0) {
+      let next = this.hand?.next()
+      if (next === undefined || next.done) {
+        this.hand = this.items.entries()
+        next = this.hand.next()
+        if (next.done) return
+      }
+      const [key, item] = next.value
       if (key === keep) continue
       if (item.hot) {
         item.hot = false
-        this.items.delete(key)
-        this.items.set(key, item)
         continue
       }
       this.items.delete(key)
