@@ -31,6 +31,7 @@ const EXPECTED: Record<string, string[]> = {
   tasks: ['createTasks', 'MemoryEngine', 'BullMQEngine'],
   json: ['fields', 'stream', 'parseFields', 'FieldsError'],
   fleet: ['fleet', 'Merger', 'encodePairs', 'decodePairs'],
+  overload: ['overload', 'breaker'],
 }
 
 let consumer: string
