@@ -1,18 +1,18 @@
-import {
-  createCircuitBreaker,
-  HotpathError,
-  optionError,
-  parseDuration,
-  rejectUnknownOptions,
-  withDeadline,
-} from '@hotpath/core'
+import { createCircuitBreaker, HotpathError, withDeadline } from '@hotpath/core'
 import type { ConnectionOptions, Job, Queue, QueueEvents, Worker } from 'bullmq'
 import type Redis from 'ioredis'
 import {
+  type BullMQ,
+  type BullMQEngineOptions,
+  engineError,
+  type MarkingClient,
+  type ResolvedEngineOptions,
+  resolveEngineOptions,
+  within,
+} from './bullmq-options'
+import {
   ALL_TYPES,
   type Envelope,
-  encodeError,
-  envelopeOf,
   infoOf,
   MARK_LUA,
   type StoredProgress,
@@ -20,15 +20,9 @@ import {
   TYPES_OF,
   UNMARK_LUA,
 } from './bullmq-state'
+import { createJobRunner, type JobRunner } from './bullmq-worker'
 import { PKG } from './options'
-import {
-  type AbortReason,
-  type Attempt,
-  abortError,
-  createDeadlines,
-  type Deadlines,
-  runAttempt,
-} from './runner'
+import { createDeadlines } from './runner'
 import type {
   Definition,
   Engine,
@@ -41,34 +35,9 @@ import type {
 } from './types'
 import { TASK_STATES } from './types'
 
-export interface BullMQEngineOptions {
-  /** ioredis options (`{ host, port }`) or an ioredis instance; the same Redis carries the control channel. */
-  readonly connection: ConnectionOptions
-  /** BullMQ key prefix. Default `'hotpath'`. */
-  readonly prefix?: string
-  /** Default `'tasks'`. */
-  readonly queueName?: string
-  /** Run tasks in this process (`false`: submit, read and cancel only). Default `true`. */
-  readonly worker?: boolean
-  /** Deadline of every engine call (submit, get, list, cancel, retry). Default `'2s'`. */
-  readonly commandTimeout?: number | string
-}
+export type { BullMQEngineOptions } from './bullmq-options'
 
-const KNOWN = ['connection', 'prefix', 'queueName', 'worker', 'commandTimeout'] as const
-const RECENT_CANCELS = 10_000
-type BullMQ = typeof import('bullmq')
-type MarkingClient = Redis & {
-  hotpathTaskMark(key: string, state: string, at: number): Promise<number>
-  hotpathTaskUnmark(key: string): Promise<number>
-}
-
-function engineError(what: string, err: unknown): HotpathError {
-  if (err instanceof HotpathError && err.code !== 'ERR_HOTPATH_DEADLINE') return err
-  const reason = err instanceof Error ? err.message : String(err)
-  const error = new HotpathError('ERR_HOTPATH_TASKS_ENGINE', `${PKG}: BullMQ ${what} failed (${reason}).`)
-  ;(error as { cause?: unknown }).cause = err
-  return error
-}
+const RECENT = 10_000
 
 /**
  * Tasks in BullMQ on Redis: state and history live in the queue, every process that defines a
@@ -76,19 +45,14 @@ function engineError(what: string, err: unknown): HotpathError {
  */
 export class BullMQEngine implements Engine {
   readonly kind = 'bullmq' as const
-  private readonly options: Required<Omit<BullMQEngineOptions, 'commandTimeout'>> & {
-    commandTimeoutMs: number
-  }
+  private readonly options: ResolvedEngineOptions
   private host: EngineHost | undefined
   private bull: BullMQ | undefined
   private queue: Queue | undefined
   private worker: Worker | undefined
   private subscriber: Redis | undefined
   private events: QueueEvents | undefined
-  private deadlines: Deadlines | undefined
-  private readonly local = new Map<string, Attempt>()
-  private readonly runningByName = new Map<string, number>()
-  private readonly recentCancels = new Map<string, number>()
+  private runner: JobRunner | undefined
   private readonly terminalSent = new Map<string, number>()
   private readonly breaker = createCircuitBreaker({ failureThreshold: 2, cooldown: 1000 })
   private cachedCounts: Record<TaskState, number> = zero()
@@ -97,40 +61,7 @@ export class BullMQEngine implements Engine {
   private closed = false
 
   constructor(options: BullMQEngineOptions) {
-    rejectUnknownOptions(`${PKG} BullMQEngine`, options, KNOWN)
-    if (
-      options?.connection === undefined ||
-      options.connection === null ||
-      typeof options.connection !== 'object'
-    ) {
-      optionError(
-        PKG,
-        'BullMQEngine needs { connection }: ioredis options such as { host, port } or an ioredis instance.',
-      )
-    }
-    const prefix = options.prefix ?? 'hotpath'
-    const queueName = options.queueName ?? 'tasks'
-    if (typeof prefix !== 'string' || prefix === '')
-      optionError(PKG, 'BullMQEngine prefix must be a non-empty string.')
-    if (typeof queueName !== 'string' || queueName === '' || queueName.includes(':')) {
-      optionError(PKG, 'BullMQEngine queueName must be a non-empty string without ":".')
-    }
-    let commandTimeoutMs: number
-    try {
-      commandTimeoutMs = parseDuration(options.commandTimeout ?? '2s', 'commandTimeout')
-    } catch {
-      commandTimeoutMs = optionError(
-        PKG,
-        "BullMQEngine commandTimeout must be ms or a duration such as '2s'.",
-      )
-    }
-    this.options = {
-      connection: options.connection,
-      prefix,
-      queueName,
-      worker: options.worker ?? true,
-      commandTimeoutMs,
-    }
+    this.options = resolveEngineOptions(options)
   }
 
   attach(host: EngineHost): void {
@@ -141,9 +72,15 @@ export class BullMQEngine implements Engine {
       )
     }
     this.host = host
-    this.deadlines = createDeadlines(host.now)
     // Loaded here, not at import: bullmq is an optional peer, needed only by this engine.
     this.bull = require('bullmq') as BullMQ
+    this.runner = createJobRunner({
+      host,
+      bull: this.bull,
+      deadlines: createDeadlines(host.now),
+      mark: (id, state) => this.mark(id, state),
+      redisError: (err) => this.redisError(err),
+    })
     const { connection, prefix, queueName } = this.options
     // Producer calls fail fast while Redis is away (BullMQ's advice for queues): an offline queue would
     // add a job after its submit() had already been rejected or run locally.
@@ -172,18 +109,22 @@ export class BullMQEngine implements Engine {
     void definition
     const host = this.need()
     const { connection, prefix, queueName } = this.options
-    this.worker = new this.bull.Worker(queueName, (job, token, signal) => this.process(job, token, signal), {
-      connection,
-      prefix,
-      concurrency: host.concurrency,
-    })
+    this.worker = new this.bull.Worker(
+      queueName,
+      (job, token, signal) => (this.runner as JobRunner).process(job, token, signal),
+      {
+        connection,
+        prefix,
+        concurrency: host.concurrency,
+      },
+    )
     this.worker.on('error', (err) => this.redisError(err))
     this.client()
       .then(async (client) => {
         const subscriber = client.duplicate({ enableOfflineQueue: true })
         this.subscriber = subscriber
         subscriber.on('error', (err) => this.redisError(err))
-        subscriber.on('message', (_channel: string, id: string) => this.remoteCancel(id))
+        subscriber.on('message', (_channel: string, id: string) => this.runner?.remoteCancel(id))
         await subscriber.subscribe(this.channel())
         if (this.closed) subscriber.disconnect()
       })
@@ -268,7 +209,7 @@ export class BullMQEngine implements Engine {
     const marked = await this.mark(id, 'cancelled')
     if (marked === -1) return undefined
     if (marked === 0) return false
-    this.local.get(id)?.abort('cancelled')
+    this.runner?.local.get(id)?.abort('cancelled')
     await this.call('publish', async () => (await this.client()).publish(this.channel(), id))
     return true
   }
@@ -284,7 +225,7 @@ export class BullMQEngine implements Engine {
     }
     await this.call('retry', async (queue) => {
       await (this.client() as Promise<MarkingClient>).then((c) => c.hotpathTaskUnmark(this.jobKey(id)))
-      this.recentCancels.delete(id)
+      this.runner?.forgetCancel(id)
       const job = await queue.getJob(id)
       if (!job) return
       const state = await job.getState()
@@ -321,7 +262,7 @@ export class BullMQEngine implements Engine {
   }
 
   running(): number {
-    return this.local.size
+    return this.runner?.local.size ?? 0
   }
 
   watch(): void {
@@ -365,7 +306,7 @@ export class BullMQEngine implements Engine {
     if (worker !== undefined) {
       const closing = worker.close().catch((err) => this.redisError(err))
       if ((await within(closing, deadlineMs)) === 'late') {
-        for (const attempt of this.local.values()) attempt.abort('closed')
+        for (const attempt of this.runner?.local.values() ?? []) attempt.abort('closed')
         // The aborted jobs settle at once; a worker that still cannot close (Redis away) is cut off.
         if ((await within(closing, 1000)) === 'late')
           await within(
@@ -381,104 +322,10 @@ export class BullMQEngine implements Engine {
     }
   }
 
-  private async process(
-    job: Job,
-    token: string | undefined,
-    signal: AbortSignal | undefined,
-  ): Promise<unknown> {
-    const host = this.need()
-    const bull = this.bull as BullMQ
-    const id = String(job.id)
-    const env = envelopeOf(job)
-    const cancelledAt = this.recentCancels.get(id)
-    if (env.c !== undefined || (cancelledAt !== undefined && Date.now() - cancelledAt < 60_000)) {
-      throw new bull.UnrecoverableError(encodeError(abortError(env.c ?? 'cancelled')))
-    }
-    const definition = host.definition(job.name)
-    if (definition === undefined) {
-      throw new bull.UnrecoverableError(
-        encodeError({
-          code: 'ERR_HOTPATH_TASK_UNKNOWN',
-          message: `No handler for "${job.name}" on the worker that took it.`,
-        }),
-      )
-    }
-    const busy = this.runningByName.get(job.name) ?? 0
-    if (busy >= definition.concurrency && token !== undefined) {
-      // This name is at its own limit here: hand the job back for a moment, as BullMQ's manual rate limiting does.
-      await job.moveToDelayed(Date.now() + 25, token)
-      throw new bull.DelayedError()
-    }
-    this.runningByName.set(job.name, busy + 1)
-    const startedAt = job.processedOn ?? host.now()
-    return new Promise((resolve, reject) => {
-      const attempt = runAttempt(
-        definition,
-        id,
-        env.d,
-        env.t || definition.timeoutMs,
-        this.deadlines as Deadlines,
-        host.now,
-        {
-          progress: (pct, message) => {
-            const stored: StoredProgress = {
-              p: pct,
-              n: job.name,
-              ...(message !== undefined ? { m: message } : {}),
-            }
-            job.updateProgress(stored as never).catch((err) => this.redisError(err))
-          },
-          log: (message) => {
-            job.log(message).catch((err) => this.redisError(err))
-          },
-          finish: (outcome) => {
-            this.local.delete(id)
-            this.runningByName.set(job.name, (this.runningByName.get(job.name) ?? 1) - 1)
-            const now = host.now()
-            host.record(
-              job.name,
-              Math.max(0, startedAt - job.timestamp - (job.opts?.delay ?? 0)),
-              now - startedAt,
-              outcome.kind === 'completed',
-            )
-            if (outcome.kind === 'completed') return resolve(outcome.result)
-            if (outcome.kind === 'failed') return reject(new Error(encodeError(outcome.error)))
-            const error = new bull.UnrecoverableError(encodeError(outcome.error))
-            this.markAfterAbort(id, outcome.kind).finally(() => reject(error))
-          },
-        },
-      )
-      if (!attempt.done) this.local.set(id, attempt)
-      signal?.addEventListener('abort', () => attempt.abort('cancelled'), { once: true })
-    })
-  }
-
-  private async markAfterAbort(id: string, reason: AbortReason): Promise<void> {
-    try {
-      await this.mark(id, reason === 'timed_out' ? 'timed_out' : 'cancelled')
-    } catch (err) {
-      this.redisError(err)
-    }
-  }
-
-  private remoteCancel(id: string): void {
-    const attempt = this.local.get(id)
-    if (attempt !== undefined) {
-      attempt.abort('cancelled')
-      return
-    }
-    // The job may be between BullMQ's fetch and our start: remember it for a minute.
-    this.recentCancels.set(id, Date.now())
-    if (this.recentCancels.size > RECENT_CANCELS) {
-      const oldest = this.recentCancels.keys().next().value
-      if (oldest !== undefined) this.recentCancels.delete(oldest)
-    }
-  }
-
   private emitTerminal(info: TaskInfo): void {
     if (this.terminalSent.get(info.id) === info.finishedAt) return
     this.terminalSent.set(info.id, info.finishedAt ?? 0)
-    if (this.terminalSent.size > RECENT_CANCELS) {
+    if (this.terminalSent.size > RECENT) {
       const oldest = this.terminalSent.keys().next().value
       if (oldest !== undefined) this.terminalSent.delete(oldest)
     }
@@ -551,11 +398,6 @@ export class BullMQEngine implements Engine {
     }
     return this.host
   }
-}
-
-/** Resolves `'late'` when `work` has not settled within `ms`. */
-function within(work: Promise<unknown>, ms: number): Promise<unknown> {
-  return Promise.race([work, new Promise((resolve) => setTimeout(() => resolve('late'), ms).unref())])
 }
 
 function zero(): Record<TaskState, number> {
