@@ -9,7 +9,7 @@
 //   bloom       10^5 random absent ids through getOrSet({ bloom }) at a 1% rate: factory calls
 //   memory      RSS growth of a 64 MB L1 under 10^6 distinct keys (own process, after gc)
 //   serializer  encode + decode of a small and a 100-row value: v8, JSON, msgpackr
-// Results: bench/results/data-cache.md and bench/results/data-cache.json.
+// Results: bench/results/data-cache-ops.md and bench/results/data-cache-ops.json.
 import { fork } from 'node:child_process'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
@@ -452,8 +452,8 @@ async function main() {
     ].join('\n')
     console.log(md)
     mkdirSync(`${here}results`, { recursive: true })
-    writeFileSync(`${here}results/data-cache.md`, `${md}\n`)
-    writeFileSync(`${here}results/data-cache.json`, `${JSON.stringify(results, null, 2)}\n`)
+    writeFileSync(`${here}results/data-cache-ops.md`, `${md}\n`)
+    writeFileSync(`${here}results/data-cache-ops.json`, `${JSON.stringify(results, null, 2)}\n`)
   } finally {
     await redis.destroy()
   }

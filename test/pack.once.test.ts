@@ -32,6 +32,7 @@ const EXPECTED: Record<string, string[]> = {
   json: ['fields', 'stream', 'parseFields', 'FieldsError'],
   fleet: ['fleet', 'Merger', 'encodePairs', 'decodePairs'],
   overload: ['overload', 'breaker'],
+  cache: ['createCache', 'MemoryTier', 'RedisTier'],
 }
 
 let consumer: string
