@@ -1,6 +1,6 @@
 // One request through a listener without sockets or a load generator, as Node's server would
 // run it: a loopback peer address, a discarding socket, the socket detached at 'finish' and
-// 'close' emitted on the next tick. Shared by bench/inproc.mjs and servers/compression-cpu.mjs.
+// 'close' emitted on the next tick. Shared by servers/compression-cpu.mjs and the scenarios that drive servers in-process.
 import http from 'node:http'
 import net from 'node:net'
 import { Duplex } from 'node:stream'

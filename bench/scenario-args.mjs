@@ -1,4 +1,4 @@
-// The command line of the one-scenario tools (inproc.mjs, instructions.mjs):
+// The command line of the one-scenario tools (instructions.mjs):
 // `<scenario> [server label ...]`. Loads the scenario and picks its servers (the baseline always
 // first among them); exits with usage on a missing name or a scenario that needs Redis.
 import { dirname, join } from 'node:path'

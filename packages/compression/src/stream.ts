@@ -62,7 +62,7 @@ function noop(): void {}
  * properties to `res` (each copies its hidden class, see hooking.ts) and reassign four, wrap
  * `writeHead` and make a dozen closures: on a 100 KB JSON response that made this middleware
  * cost about 4% more CPU than the package alone, all of it on the main thread, for the same zlib
- * work (bench/compression-ab.mjs). `sendWhole` feeds the body to one zlib stream made with the
+ * work (measured in process against the package; `npm run bench -- compression-100k-gzip` checks it). `sendWhole` feeds the body to one zlib stream made with the
  * package's options and writes its output chunks as the package does: the same bytes on the wire.
  */
 export function createStreamer(config: Readonly<Config>, recorder: Recorder, log: OnceLogger): Streamer {
