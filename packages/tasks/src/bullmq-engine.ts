@@ -170,8 +170,11 @@ export class BullMQEngine implements Engine {
         const job = await queue.getJob(id)
         if (job === undefined || job === null) return undefined
         const finished = job.finishedOn !== undefined && job.finishedOn !== null
-        if (finished === (state === 'completed' || state === 'failed') || tries >= 2)
-          return infoOf(job as Job, state)
+        // A job that started between the two reads shows more attempts started than made.
+        const started = (job.attemptsStarted ?? 0) > (job.attemptsMade ?? 0)
+        const consistent =
+          finished === (state === 'completed' || state === 'failed') && !(state === 'pending' && started)
+        if (consistent || tries >= 2) return infoOf(job as Job, state)
       }
     })
   }
