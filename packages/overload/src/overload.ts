@@ -135,21 +135,23 @@ export function overload(options: Readonly<OverloadOptions> = {}): OverloadGuard
     res.end(config.body)
   }
 
-  /** Runs the request: one slot taken, given back and timed at the response's close. */
-  function start(res: Response, next: NextFunction, waitedMs: number, priority: Priority): void {
-    inFlight++
-    counts.admit(priority)
-    queueDelay.push(waitedMs)
+  /**
+   * Takes a slot for the request, given back and timed at the response's close. The listener
+   * goes first: if it cannot be attached, no slot was taken (the caller still runs the request).
+   */
+  function begin(res: Response, waitedMs: number, priority: Priority): void {
     const startedAt = now()
     const epoch = limiter ? limiter.epoch : 0
-    limiter?.inFlight(inFlight)
     onResponse(res, 'close', () => {
       inFlight--
       const t = now()
       limiter?.record(t - startedAt, epoch, t)
       drain(t)
     })
-    next()
+    inFlight++
+    counts.admit(priority)
+    queueDelay.push(waitedMs)
+    limiter?.inFlight(inFlight)
   }
 
   function enqueue(req: Request, res: Response, next: NextFunction, priority: Priority): void {
@@ -176,7 +178,16 @@ export function overload(options: Readonly<OverloadOptions> = {}): OverloadGuard
       gone: false,
       admit: (waitedMs) => {
         state = 1
-        start(res, next, waitedMs, priority)
+        try {
+          begin(res, waitedMs, priority)
+        } catch (err) {
+          log.errorOnce(
+            'ERR_HOTPATH_OVERLOAD_INTERNAL',
+            '@hotpath/overload: internal error; the request was let through.',
+            err,
+          )
+        }
+        next()
       },
       refuse: (reason) => {
         state = 2
@@ -248,28 +259,34 @@ export function overload(options: Readonly<OverloadOptions> = {}): OverloadGuard
     }
   }
 
+  /** Decides one request; true when the caller is to run it (`next()`), false when it was answered or queued. */
+  function decide(req: Request, res: Response, next: NextFunction): boolean {
+    const priority = classify(req)
+    if (priority === 'critical') {
+      counts.admit(priority)
+      return true
+    }
+    if (loop !== undefined && loop.probability > 0) {
+      const p = priority === 'sheddable' ? loop.sheddableProbability : loop.probability
+      if (Math.random() < p) {
+        refuse(req, res, next, 'event-loop', priority)
+        return false
+      }
+    }
+    const limit = limiter ? limiter.limit : Number.POSITIVE_INFINITY
+    if (inFlight < limit && queued() === 0) {
+      if (congested || firstAboveAt !== 0) sojourn(0, now())
+      begin(res, 0, priority)
+      return true
+    }
+    enqueue(req, res, next, priority)
+    return false
+  }
+
   const guard = function overload(req: Request, res: Response, next: NextFunction): void {
+    let run: boolean
     try {
-      const priority = classify(req)
-      if (priority === 'critical') {
-        counts.admit(priority)
-        next()
-        return
-      }
-      if (loop !== undefined && loop.probability > 0) {
-        const p = priority === 'sheddable' ? loop.sheddableProbability : loop.probability
-        if (Math.random() < p) {
-          refuse(req, res, next, 'event-loop', priority)
-          return
-        }
-      }
-      const limit = limiter ? limiter.limit : Number.POSITIVE_INFINITY
-      if (inFlight < limit && queued() === 0) {
-        if (congested || firstAboveAt !== 0) sojourn(0, now())
-        start(res, next, 0, priority)
-        return
-      }
-      enqueue(req, res, next, priority)
+      run = decide(req, res, next)
     } catch (err) {
       // Overload protection must never be the outage: on an internal fault the request runs.
       log.errorOnce(
@@ -277,8 +294,10 @@ export function overload(options: Readonly<OverloadOptions> = {}): OverloadGuard
         '@hotpath/overload: internal error; the request was let through.',
         err,
       )
-      next()
+      run = true
     }
+    // Outside the try: an error of the app's own downstream is not this guard's to swallow.
+    if (run) next()
   } as OverloadGuard
 
   const stats = (): OverloadStats => ({

@@ -316,3 +316,48 @@ describe('the guard as a stats source', () => {
     expect(JSON.parse(JSON.stringify(options))).toEqual(copy)
   })
 })
+
+describe('faults on the request path', () => {
+  const quiet = () => {
+    const errors: string[] = []
+    return { errors, logger: { warn: () => undefined, error: (m: string) => void errors.push(m) } }
+  }
+
+  it('runs the request, without taking a slot, when its response cannot take a listener', () => {
+    const { errors, logger } = quiet()
+    const guard = overload({ ...ONE_SLOT, logger })
+    const next = jest.fn()
+    guard({ url: '/x', originalUrl: '/x' } as never, {} as never, next)
+    guard({ url: '/x', originalUrl: '/x' } as never, {} as never, next)
+    guard.close()
+    expect(next).toHaveBeenCalledTimes(2)
+    expect(next).toHaveBeenCalledWith()
+    expect(guard.stats().inFlight).toBe(0)
+    expect(errors).toEqual([expect.stringContaining('ERR_HOTPATH_OVERLOAD_INTERNAL')])
+  })
+
+  it('never throws on malformed requests, and runs each once', () => {
+    const { logger } = quiet()
+    const guard = overload({ ...ONE_SLOT, logger, priorities: [{ match: '/api/**', priority: 'sheddable' }] })
+    const inputs = [null, undefined, {}, { url: 42 }, { originalUrl: {} }, 'GET /']
+    for (const input of inputs) {
+      const next = jest.fn()
+      expect(() => guard(input as never, input as never, next)).not.toThrow()
+      expect(next).toHaveBeenCalledTimes(1)
+    }
+    guard.close()
+  })
+
+  it("leaves an error thrown by the app's own next() to the app", () => {
+    const guard = overload({ ...ONE_SLOT, concurrency: false })
+    const boom = new Error('downstream')
+    const next = jest.fn(() => {
+      throw boom
+    })
+    expect(() =>
+      guard({ url: '/', originalUrl: '/' } as never, { on: () => undefined } as never, next),
+    ).toThrow(boom)
+    expect(next).toHaveBeenCalledTimes(1)
+    guard.close()
+  })
+})
