@@ -349,18 +349,18 @@ describe('refresh ahead', () => {
 
   it('refreshes from the measured p95 with refreshAhead auto', async () => {
     const c = clock()
-    const cache = createCache({ logger: quiet, now: c.now, ttl: '1s' })
+    const cache = createCache({ logger: quiet, now: c.now, ttl: '10s' })
     let runs = 0
     const factory = async () => {
       await sleep(30)
       return ++runs
     }
     await cache.getOrSet('k', factory, { refreshAhead: 'auto' })
-    c.advance(500)
+    c.advance(5_000)
     await cache.getOrSet('k', factory, { refreshAhead: 'auto' })
     await sleep(50)
     expect(runs).toBe(1)
-    c.advance(460)
+    c.advance(4_980)
     await cache.getOrSet('k', factory, { refreshAhead: 'auto' })
     await sleep(60)
     expect(runs).toBe(2)
@@ -450,6 +450,38 @@ describe('the rest of the API', () => {
     await cache.close()
   })
 
+  it('warm on an interval recomputes the cached values', async () => {
+    const cache = createCache({ logger: quiet })
+    let version = 0
+    await cache.warm(() => [['config', async () => version]] as const, { interval: 30 })
+    expect(await cache.get('config')).toBe(0)
+    version = 1
+    await sleep(80)
+    expect(await cache.get('config')).toBe(1)
+    await cache.close()
+  })
+
+  it('warm skips a failing factory and counts the others', async () => {
+    const cache = createCache({ logger: quiet })
+    const count = await cache.warm([
+      ['a', async () => 1],
+      [
+        'b',
+        async () => {
+          throw new Error('nope')
+        },
+      ],
+    ])
+    expect(count).toBe(1)
+    await cache.close()
+  })
+
+  it('rejects ERR_HOTPATH_OPTION when the factory is not a function', async () => {
+    const cache = createCache({ logger: quiet })
+    await expect(cache.getOrSet('k', 'value' as never)).rejects.toMatchObject({ code: 'ERR_HOTPATH_OPTION' })
+    await cache.close()
+  })
+
   it('refresh runs the last factory of a key again', async () => {
     const cache = createCache({ logger: quiet })
     let runs = 0
@@ -470,6 +502,30 @@ describe('the Bloom filter in memory', () => {
     expect(await cache.getOrSet(['p', 2], async () => ++runs, { bloom: '2' })).toBe(1)
     expect(runs).toBe(1)
     expect(cache.stats().bloom?.rejected).toBe(1)
+    await cache.close()
+  })
+
+  it('answers "maybe" until its first load completes', async () => {
+    let release: (ids: string[]) => void = () => undefined
+    const loaded = new Promise<string[]>((resolve) => {
+      release = resolve
+    })
+    const cache = createCache({ logger: quiet, bloom: { expected: 100, load: () => loaded } })
+    expect(await cache.bloom?.has('anything')).toBe(true)
+    release(['1'])
+    await sleep(5)
+    expect(await cache.bloom?.has('anything')).toBe(false)
+    await cache.close()
+  })
+
+  it('rebuild reads load again', async () => {
+    let ids = ['1']
+    const cache = createCache({ logger: quiet, bloom: { expected: 100, load: () => ids } })
+    await sleep(5)
+    ids = ['2']
+    expect(await cache.bloom?.rebuild()).toBe(1)
+    expect(await cache.bloom?.has('2')).toBe(true)
+    expect(await cache.bloom?.has('1')).toBe(false)
     await cache.close()
   })
 
