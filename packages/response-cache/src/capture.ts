@@ -6,6 +6,8 @@ export interface Captured {
   readonly status: number
   readonly headers: OutgoingHttpHeaders
   readonly body: Buffer
+  /** When the capture began (the cache's clock): an invalidation after it outdates the body. */
+  readonly startedAt?: number
 }
 
 type Chunk = string | Uint8Array
@@ -56,6 +58,7 @@ interface Tee {
   declared: number | undefined
   sourceRead: boolean
   readonly limit: number
+  readonly startedAt: number
   readonly onHeaders: () => boolean
   readonly onDone: (captured: Captured | null) => void
 }
@@ -223,7 +226,7 @@ function endHook(res: ServerResponse, tee: Tee, prev: Prev, args: unknown[]): un
  * it was aborted or torn down after an error — so a half-sent response is never stored.
  * One capture per cache instance: its hooks live on the app's response prototype.
  */
-export function createCapture(retained = true): CaptureResponse {
+export function createCapture(retained = true, now: () => number = Date.now): CaptureResponse {
   const hook = createResponseHook<Tee>({ writeHead: writeHeadHook, write: writeHook, end: endHook })
 
   // Node emits 'close' after 'finish' for a response that went out completely, and 'close'
@@ -246,6 +249,7 @@ export function createCapture(retained = true): CaptureResponse {
             status: tee.status,
             headers: tee.headers,
             body: joinChunks(tee.chunks as Buffer[], tee.size, retained),
+            startedAt: tee.startedAt,
           }
         : null,
     )
@@ -272,6 +276,7 @@ export function createCapture(retained = true): CaptureResponse {
       declared: undefined,
       sourceRead: false,
       limit,
+      startedAt: now(),
       onHeaders,
       onDone,
     })

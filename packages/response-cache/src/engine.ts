@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { createLogger, type Logger, negotiateEncoding, type OnceLogger, routeOf } from '@hotpath/core'
 import type { NextFunction, Request, Response } from 'express'
+import { createInvalidations, type Invalidations, isOutage } from './invalidation'
 import { createPrimaryKey, type primaryKey, secondaryKey } from './key'
 import { type Config, PKG } from './options'
 import { replay } from './replay'
@@ -19,6 +20,8 @@ export interface Engine {
   readonly cfg: Config
   readonly counters: Counters
   readonly log: OnceLogger
+  /** Invalidations in force here until the store applied them (and a while after). */
+  readonly invalidations: Invalidations
   status(tail: string): string
   xCache(label: string): string | undefined
   storeOk(): void
@@ -46,22 +49,34 @@ export function createEngine(cfg: Config, logger: Logger | undefined): Engine {
   const compressing = new Set<string>()
   const prefix = `${cfg.cacheName}; `
   let outage = false
+  const invalidations = createInvalidations(store, now, cfg.lockTtl, log, (error) =>
+    engine.storeError(error, undefined),
+  )
+  /** An entry invalidated here after it was stored (or from before an outage) is a miss. */
+  const usable = (entry: CacheEntry | undefined): CacheEntry | undefined =>
+    entry === undefined || !invalidations.refuses(entry, now()) ? entry : undefined
 
   const engine: Engine = {
     cfg,
     counters,
     log,
+    invalidations,
     primaryKey: createPrimaryKey(),
     status: (tail) => prefix + tail,
     xCache: (label) => (cfg.xCache ? label : undefined),
     storeOk() {
       if (!outage) return
       outage = false
+      invalidations.outageOver(now())
       log.rearm('ERR_HOTPATH_CACHE_STORE')
     },
     storeError(error, req) {
       counters.storeErrors++
-      outage = true
+      // An answer the store gave (Redis OOM) is an error of one command, not an outage.
+      if (isOutage(error)) {
+        outage = true
+        invalidations.outageSeen(now())
+      }
       const message = error instanceof Error ? error.message : String(error)
       log.warnOnce(
         'ERR_HOTPATH_CACHE_STORE',
@@ -94,9 +109,12 @@ export function createEngine(cfg: Config, logger: Logger | undefined): Engine {
     },
     lookup(primary, req) {
       return then(store.get(primary), (value): MaybePromise<Found> => {
-        if (value === undefined || value.kind === 'entry') return { entry: value, key: primary }
+        if (value === undefined || value.kind === 'entry') return { entry: usable(value), key: primary }
         const key = secondaryKey(primary, value.fields, req.headers)
-        return then(store.get(key), (entry) => ({ entry: entry?.kind === 'entry' ? entry : undefined, key }))
+        return then(store.get(key), (entry) => ({
+          entry: entry?.kind === 'entry' ? usable(entry) : undefined,
+          key,
+        }))
       })
     },
   }
@@ -116,7 +134,8 @@ export function createEngine(cfg: Config, logger: Logger | undefined): Engine {
           if (left <= 0) return
           const variants = { ...current.variants, ...made }
           // A body this encoding does not shrink will not shrink with the others either.
-          const compress = made[encoding] !== undefined && cfg.encodings.some((e) => variants[e] === undefined)
+          const compress =
+            made[encoding] !== undefined && cfg.encodings.some((e) => variants[e] === undefined)
           if (made[encoding] !== undefined) counters.variantsBuilt++
           return store.set(key, { ...current, variants, compress }, left, current.tags)
         }),

@@ -5,6 +5,7 @@ import type { Engine, Found } from './engine'
 import { ttlOf } from './engine'
 import { buildEntry, type Placement, storeEntry } from './entry'
 import { secondaryKey } from './key'
+import { createLease } from './lock'
 import type { RouteConfig } from './options'
 import { responseVerdict } from './policy'
 import { replay } from './replay'
@@ -51,7 +52,8 @@ export function createFlow(engine: Engine): Flow {
   /** Misses in progress: the callbacks of the requests waiting for each (no promise per miss). */
   const inflight = new Map<string, Array<(outcome: Outcome) => void>>()
   // A store that copies what it keeps is handed the captured bytes without a copy of their own.
-  const captureResponse = createCapture(store.copiesBodies !== true)
+  const captureResponse = createCapture(store.copiesBodies !== true, now)
+  const lease = createLease(store, cfg.lockTtl)
 
   /** Stores a finished response when it qualifies; resolves what was stored. */
   async function finishMiss(ctx: Ctx, captured: Captured | null): Promise<Outcome> {
@@ -83,6 +85,14 @@ export function createFlow(engine: Engine): Flow {
     if (placement === undefined) {
       const ttl = route.freshness === 'ttl' ? await Promise.resolve(ctx.ttl ?? route.ttl).catch(() => 0) : 1
       counters.notStored(typeof ttl === 'number' && !(ttl > 0) ? 'ttl-0' : 'expired')
+      return undefined
+    }
+    // An invalidation that landed while the handler ran must not be undone by its older answer.
+    if (
+      captured.startedAt !== undefined &&
+      engine.invalidations.invalidatedSince(placement.entry.tags, captured.startedAt)
+    ) {
+      counters.notStored('invalidated')
       return undefined
     }
     try {
@@ -159,24 +169,32 @@ export function createFlow(engine: Engine): Flow {
     })
   }
 
-  /** Polls for the entry another instance is making while it holds the lock. */
-  async function awaitOtherInstance(ctx: Ctx): Promise<Found | undefined> {
+  /**
+   * Polls for the entry another instance is making while it holds the lock; `'gone'` when the
+   * lock went without an entry (its holder died or gave up: see lock.ts).
+   */
+  async function awaitOtherInstance(ctx: Ctx): Promise<Found | 'gone' | undefined> {
     // Bounded by a number of polls, not by `now()`: the clock option may be a test's fake clock.
     const polls = Math.ceil(Math.min(cfg.lockTtl, 2000) / LOCK_POLL_MS)
     for (let i = 0; i < polls; i++) {
       await new Promise((resolve) => setTimeout(resolve, LOCK_POLL_MS))
       const found = await engine.lookup(ctx.primary, ctx.req)
       if (found.entry !== undefined && now() < found.entry.expiresAt) return found
+      if (!(await lease.alive(ctx.primary))) return 'gone'
     }
     return undefined
   }
 
   /** With a shared store one instance at a time runs the handler for a key (a lock with expiry). */
   async function leadShared(ctx: Ctx, settle: (outcome: Outcome) => void): Promise<void> {
-    const token = await store.lock(ctx.primary, cfg.lockTtl)
+    let token = await store.lock(ctx.primary, lease.lease)
     let found: Found | undefined
     if (token === undefined) {
-      found = await awaitOtherInstance(ctx)
+      const waited = await awaitOtherInstance(ctx)
+      // The holder is gone: this request runs the handler, under the lock if it can take it.
+      if (waited === 'gone')
+        token = await Promise.resolve(store.lock(ctx.primary, lease.lease)).catch(() => undefined)
+      else found = waited
     } else {
       // Double-checked: another instance may have stored it between our lookup and the lock.
       found = await engine.lookup(ctx.primary, ctx.req)
@@ -190,7 +208,9 @@ export function createFlow(engine: Engine): Flow {
       engine.serveHit(entry, found.key, ctx.req, ctx.res, now())
       return
     }
+    const stop = token === undefined ? undefined : lease.hold(ctx.primary, token)
     runMiss(ctx, (outcome) => {
+      stop?.()
       settle(outcome)
       if (token !== undefined) Promise.resolve(store.unlock(ctx.primary, token)).catch(() => undefined)
     })

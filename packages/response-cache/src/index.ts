@@ -1,3 +1,4 @@
+export type { InvalidationResult } from './invalidation'
 export { responseCache } from './middleware'
 export type { MemoryStoreOptions } from './stores/memory'
 export { MemoryStore } from './stores/memory'

@@ -3,6 +3,7 @@ import type { NextFunction, Request, RequestHandler, Response } from 'express'
 import { createEngine, type Engine, type Found } from './engine'
 import { type Ctx, createFlow } from './flow'
 import { createFront } from './front'
+import { ALL, type InvalidationResult } from './invalidation'
 import { originOf, prefixTag, URL_TAG } from './key'
 import { type Config, PKG, type RouteConfig, resolveOptions, routeConfig } from './options'
 import { createStale } from './stale'
@@ -71,9 +72,11 @@ export function responseCache(options: Readonly<ResponseCacheOptions> = {}): Res
     const url = req.originalUrl ?? req.url
     res.once('finish', () => {
       if (res.statusCode < 200 || res.statusCode >= 400) return
-      Promise.resolve(store.deleteTag(URL_TAG + url))
-        .then((removed) => {
-          counters.invalidations += removed
+      // Never lost: in force here at once, retried until the store applies it.
+      engine.invalidations
+        .invalidate(URL_TAG + url)
+        .then((result) => {
+          counters.invalidations += result.removed
         })
         .catch((error: unknown) => engine.storeError(error, req))
     })
@@ -206,25 +209,41 @@ export function responseCache(options: Readonly<ResponseCacheOptions> = {}): Res
     handle(req, res, next, route)
   } as ResponseCache
 
-  async function invalidate(target: CacheInvalidation): Promise<number> {
+  /**
+   * Puts the invalidation in force on this instance (entries stored before it are refused from
+   * now on), then has the store apply it; a store that is down gets it again with backoff until
+   * it does. Resolves once it is in force here: the entries removed, or with `{ detail: true }`
+   * whether the store applied it yet.
+   */
+  async function invalidateDetail(target: CacheInvalidation): Promise<InvalidationResult> {
     const t = (target ?? {}) as Partial<Record<'tag' | 'key' | 'prefix', unknown>>
-    let removed: number
-    if (typeof t.tag === 'string') removed = await store.deleteTag(t.tag)
-    else if (typeof t.key === 'string') removed = await store.deleteTag(URL_TAG + t.key)
+    let tag: string
+    if (typeof t.tag === 'string') tag = t.tag
+    else if (typeof t.key === 'string') tag = URL_TAG + t.key
     else if (typeof t.prefix === 'string') {
-      const tag = prefixTag(t.prefix)
-      if (tag === prefixTag('/')) {
-        removed = store.size().entries
-        await store.clear()
-      } else removed = await store.deleteTag(tag)
+      tag = prefixTag(t.prefix)
+      if (tag === prefixTag('/')) tag = ALL
     } else {
       throw new HotpathError(
         'ERR_HOTPATH_CACHE_INVALIDATE',
         `${PKG}: invalidate() takes { tag: 'products' }, { key: '/api/products?page=1' } or { prefix: '/api/products' }.`,
       )
     }
+    const entries = tag === ALL ? store.size().entries : 0
+    const result = await engine.invalidations.invalidate(tag)
+    const removed = tag === ALL && result.applied ? entries : result.removed
     counters.invalidations += removed
-    return removed
+    return { ...result, removed }
+  }
+
+  function invalidate(target: CacheInvalidation): Promise<number>
+  function invalidate(target: CacheInvalidation, options: { detail: true }): Promise<InvalidationResult>
+  async function invalidate(
+    target: CacheInvalidation,
+    options?: { detail?: boolean },
+  ): Promise<number | InvalidationResult> {
+    const result = await invalidateDetail(target)
+    return options?.detail === true ? result : result.removed
   }
 
   // The dashboard knows a cache by `name === 'cache'` (the CacheSource contract).
@@ -237,12 +256,13 @@ export function responseCache(options: Readonly<ResponseCacheOptions> = {}): Res
   }
   cache.invalidate = invalidate
   cache.clear = async () => {
-    await store.clear()
+    await engine.invalidations.invalidate(ALL)
   }
-  cache.stats = () => counters.snapshot(store)
+  cache.stats = () => ({ ...counters.snapshot(store), pendingInvalidations: engine.invalidations.pending() })
   cache.resetStats = () => counters.reset()
   cache.front = createFront(cfg, engine)
   cache.close = async () => {
+    engine.invalidations.close()
     await store.close()
   }
   return cache

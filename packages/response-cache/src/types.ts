@@ -1,5 +1,6 @@
 import type { CacheInvalidation, CacheSource, CacheStats, Dynamic, Logger, Matcher } from '@hotpath/core'
 import type { Request, RequestHandler, Response } from 'express'
+import type { InvalidationResult } from './invalidation'
 
 /** A request header value or list, as Node keeps it. */
 export type HeaderValue = string | string[]
@@ -74,6 +75,10 @@ export interface CacheStore {
   /** Takes a lock with expiry; resolves a token when taken, `undefined` when someone holds it. */
   lock(key: string, ttlMs: number): MaybePromise<string | undefined>
   unlock(key: string, token: string): MaybePromise<void>
+  /** Stretches the lease of a held lock; `false` when it is no longer the holder's. Optional. */
+  renew?(key: string, token: string, ttlMs: number): MaybePromise<boolean>
+  /** Whether the lock of `key` is held. Optional: without it a waiter polls until `lockTtl`. */
+  locked?(key: string): MaybePromise<boolean>
   /** Entries and bytes held, when the store can tell cheaply. */
   size(): { entries: number; bytes: number; evictions: number }
   close(): MaybePromise<void>
@@ -159,11 +164,22 @@ export type FrontApp = ((
 export interface ResponseCache extends RequestHandler, CacheSource {
   /** Per-route middleware with its own options over the instance's. */
   route(options?: RouteOptions): RequestHandler
-  /** Removes entries by tag, by URL (`key`: path and query) or by path prefix; resolves how many. */
+  /**
+   * Removes entries by tag, by URL (`key`: path and query) or by path prefix; resolves how many.
+   * It is in force on this instance when it resolves, even while the store is down (it is then
+   * retried until the store applies it); `{ detail: true }` resolves `{ removed, applied, pending }`.
+   */
   invalidate(target: CacheInvalidation): Promise<number>
+  invalidate(target: CacheInvalidation, options: { detail: true }): Promise<InvalidationResult>
   clear(): Promise<void>
   /** `notStored`: misses that were not stored, by reason (`setCookie`, `private`, `ttl0`, `size`, …). */
-  stats(): CacheStats & { store: string; variantsBuilt: number; notStored: Record<string, number> }
+  /** `pendingInvalidations`: invalidations of this instance the store has not applied yet. */
+  stats(): CacheStats & {
+    store: string
+    variantsBuilt: number
+    notStored: Record<string, number>
+    pendingInvalidations: number
+  }
   resetStats(): void
   /** A plain `http` listener that answers fresh memory-store hits before `app` runs. */
   front(

@@ -21,7 +21,12 @@ export interface RedisStoreOptions {
   url?: string
   /** Prefix of every key. Default `'hotpath:cache:'`. */
   prefix?: string
-  /** Deadline of every command. Default `'250ms'`. */
+  /**
+   * Deadline of every command, the first connection's wait included (the name the rate
+   * limiter's RedisStore uses too). Default `'250ms'`.
+   */
+  commandTimeout?: number | string
+  /** The former name of `commandTimeout`. */
   timeout?: number | string
   /** Consecutive failures that open the circuit (commands then fail at once). Default 3. */
   failureThreshold?: number
@@ -34,6 +39,13 @@ type Client = Redis | Cluster
 interface Scripts {
   hotpathCacheTagAdd(key: string, member: string, ttlMs: number): Promise<number>
   hotpathCacheUnlock(key: string, token: string): Promise<number>
+  hotpathCacheRenew(key: string, token: string, ttlMs: number): Promise<number>
+}
+
+/** What the first-connect wait reads of an ioredis client. */
+interface ClientEvents {
+  status?: string
+  once?(event: string, fn: () => void): void
 }
 
 /** Adds a key to a tag set and stretches the set's expiry to cover it (never shortens it). */
@@ -41,6 +53,10 @@ const TAG_ADD = `redis.call('SADD', KEYS[1], ARGV[1])
 local ttl = tonumber(ARGV[2])
 if redis.call('PTTL', KEYS[1]) < ttl then redis.call('PEXPIRE', KEYS[1], ttl) end
 return 1`
+
+/** Stretches a lock's lease only if it is still ours (the holder is alive and still working). */
+const RENEW = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return 0`
 
 /** Releases a lock only if it is still ours. */
 const UNLOCK = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
@@ -51,6 +67,20 @@ const MAX_SCAN_ROUNDS = 100_000
 
 function isGarbage(error: unknown): boolean {
   return error instanceof Error && /^(WRONGTYPE|ERR .*(not an integer|wrong kind|syntax))/.test(error.message)
+}
+
+/**
+ * A reply that Redis gave (an `OOM` under `maxmemory noeviction`, `WRONGTYPE`, `NOSCRIPT`…):
+ * the server is up and answering, so the circuit stays closed and reads and deletes go on.
+ * Replies that mean it cannot serve now (loading, busy script, cluster down, failover) are
+ * outages like a timeout.
+ */
+function isAnswer(error: unknown): boolean {
+  return (
+    error instanceof Error &&
+    error.name === 'ReplyError' &&
+    !/^(LOADING|BUSY|MASTERDOWN|CLUSTERDOWN|TRYAGAIN|READONLY|NOREPLICAS)\b/.test(error.message)
+  )
 }
 
 /**
@@ -68,8 +98,11 @@ export class RedisStore implements CacheStore {
   readonly prefix: string
   readonly client: Client
   private readonly owned: boolean
-  private readonly timeout: number
+  readonly commandTimeout: number
   private readonly breaker: CircuitBreaker
+  /** Set once the client was ready: from then on a lost connection fails fast (circuit). */
+  private everReady = false
+  private firstConnect: Promise<void> | undefined
   private readonly tokenBase = randomBytes(6).toString('hex')
   private seq = 0
 
@@ -78,6 +111,7 @@ export class RedisStore implements CacheStore {
       'client',
       'url',
       'prefix',
+      'commandTimeout',
       'timeout',
       'failureThreshold',
       'cooldown',
@@ -85,8 +119,16 @@ export class RedisStore implements CacheStore {
     if (!options || (options.client === undefined) === (options.url === undefined)) {
       optionError('RedisStore', 'pass exactly one of { client: new Redis(...) } or { url: "redis://..." }.')
     }
+    if (options.commandTimeout !== undefined && options.timeout !== undefined) {
+      optionError('RedisStore', 'pass commandTimeout only (timeout is its former name).')
+    }
     this.prefix = options.prefix ?? 'hotpath:cache:'
-    this.timeout = parseDuration(options.timeout ?? '250ms', 'RedisStore: timeout')
+    if (typeof this.prefix !== 'string') optionError('RedisStore', 'prefix must be a string.')
+    this.commandTimeout = parseDuration(
+      options.commandTimeout ?? options.timeout ?? '250ms',
+      'RedisStore: commandTimeout',
+    )
+    if (!(this.commandTimeout > 0)) optionError('RedisStore', 'commandTimeout must be greater than 0.')
     this.breaker = createCircuitBreaker({
       failureThreshold: options.failureThreshold ?? 3,
       cooldown: parseDuration(options.cooldown ?? '1s', 'RedisStore: cooldown'),
@@ -100,7 +142,9 @@ export class RedisStore implements CacheStore {
       this.client = new IORedis.Redis(options.url as string, {
         enableOfflineQueue: false,
         maxRetriesPerRequest: 1,
-        commandTimeout: this.timeout,
+        commandTimeout: this.commandTimeout,
+        // Reconnect promptly after an outage (ioredis' default backs off to 2 s).
+        retryStrategy: (times: number) => Math.min(times * 50, 500),
       })
       this.client.on('error', () => undefined)
       this.owned = true
@@ -108,7 +152,34 @@ export class RedisStore implements CacheStore {
     defineScripts(this.client, {
       hotpathCacheTagAdd: { keys: 1, lua: TAG_ADD },
       hotpathCacheUnlock: { keys: 1, lua: UNLOCK },
+      hotpathCacheRenew: { keys: 1, lua: RENEW },
     })
+  }
+
+  /**
+   * While the client makes its first connection a command would fail at once (no offline
+   * queue): a fresh instance under traffic would run uncached, and two instances booted together
+   * would not share their first entries. Until the client has been ready once, a command waits
+   * for it, inside the same `commandTimeout` deadline.
+   */
+  private connected(): Promise<void> | undefined {
+    if (this.everReady) return undefined
+    const client = this.client as unknown as ClientEvents
+    const status = client.status
+    if (status === undefined || status === 'ready') {
+      this.everReady = true
+      return undefined
+    }
+    if (status === 'end' || status === 'close' || typeof client.once !== 'function') return undefined
+    if (this.firstConnect === undefined) {
+      this.firstConnect = new Promise<void>((resolve) => {
+        client.once?.('ready', () => {
+          this.everReady = true
+          resolve()
+        })
+      })
+    }
+    return this.firstConnect
   }
 
   /** `{primary}` hash tag: an entry, its secondary keys and its lock live in one slot. */
@@ -129,23 +200,39 @@ export class RedisStore implements CacheStore {
         new HotpathError('ERR_HOTPATH_CIRCUIT_OPEN', 'RedisStore: circuit open after repeated failures'),
       )
     }
+    const ready = this.connected()
+    let late = false
     let work: Promise<T>
     try {
-      work = command()
+      // A command whose deadline passed during the first connect is not sent late.
+      work =
+        ready === undefined
+          ? command()
+          : ready.then(() => {
+              if (late)
+                throw new HotpathError('ERR_HOTPATH_DEADLINE', 'RedisStore: not sent after its deadline')
+              return command()
+            })
     } catch (error) {
       work = Promise.reject(error)
     }
-    return withDeadline(work, this.timeout, 'RedisStore command').then(
+    return withDeadline(work, this.commandTimeout, 'RedisStore command').then(
       (value) => {
         this.breaker.success()
         return value
       },
       (error: unknown) => {
-        if (isGarbage(error)) this.breaker.success()
+        late = true
+        if (isGarbage(error) || isAnswer(error)) this.breaker.success()
         else this.breaker.failure()
         throw error
       },
     )
+  }
+
+  /** `'closed'` (healthy), `'open'` (failing fast) or `'half-open'` (probing). */
+  get circuit(): string {
+    return this.breaker.state
   }
 
   get(key: string): Promise<StoredValue | undefined> {
@@ -209,6 +296,20 @@ export class RedisStore implements CacheStore {
       this.client.set(`${this.prefix}l:${hashTag(key)}`, token, 'PX', Math.ceil(ttlMs), 'NX'),
     )
     return ok === 'OK' ? token : undefined
+  }
+
+  /** Stretches the lease of a lock this store holds; resolves `false` when it is no longer ours. */
+  async renew(key: string, token: string, ttlMs: number): Promise<boolean> {
+    const scripts = this.client as unknown as Scripts
+    const out = await this.run(() =>
+      scripts.hotpathCacheRenew(`${this.prefix}l:${hashTag(key)}`, token, Math.ceil(ttlMs)),
+    )
+    return out === 1
+  }
+
+  /** Whether someone holds the lock of `key` (its holder renews it while it works). */
+  async locked(key: string): Promise<boolean> {
+    return (await this.run(() => this.client.exists(`${this.prefix}l:${hashTag(key)}`))) === 1
   }
 
   async unlock(key: string, token: string): Promise<void> {

@@ -1,0 +1,347 @@
+import Redis, { Cluster } from 'ioredis'
+import { express } from '../../../test/helpers/express'
+import {
+  describeRedis,
+  type RedisClusterHandle,
+  type RedisHandle,
+  redisUrl,
+  startRedis,
+  startRedisCluster,
+  uniquePrefix,
+} from '../../../test/helpers/redis'
+import { RedisStore, type ResponseCache, responseCache } from '../src'
+import { type Served, serve, until } from './http'
+
+/**
+ * Real Redis faults (own servers): an invalidation issued while Redis cannot apply it is
+ * never lost, and no instance serves the invalidated entry once Redis is back; an OOM reply
+ * is not an outage; an orphaned lock does not stall misses; a fresh store waits for its first
+ * connection. Real clocks throughout: the invalidation marks compare store times.
+ */
+
+const quiet = { warn: () => {}, error: () => {} }
+const rejections: unknown[] = []
+const onRejection = (reason: unknown) => rejections.push(reason)
+beforeAll(() => {
+  process.on('unhandledRejection', onRejection)
+})
+afterAll(() => {
+  process.off('unhandledRejection', onRejection)
+})
+
+function clientOf(url: string): Redis {
+  const client = new Redis(url, {
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 1,
+    retryStrategy: () => 50,
+  })
+  client.on('error', () => undefined)
+  return client
+}
+
+interface Instance {
+  cache: ResponseCache
+  store: RedisStore
+  s: Served
+  get(): Promise<string>
+}
+
+/** The app the fault tests share: `/p` answers the current version of its data, tagged `p`. */
+async function instance(
+  client: Redis | Cluster,
+  prefix: string,
+  data: { version: number },
+): Promise<Instance> {
+  const store = new RedisStore({ client, prefix, commandTimeout: 200, cooldown: 200 })
+  const cache = responseCache({ store, ttl: '1m', logger: quiet })
+  const app = express()
+  app.get('/p', cache.route({ tags: ['p'] }), (_req, res) => {
+    res.type('text/plain').send(`v${data.version}`)
+  })
+  const served = await serve(app)
+  // Every instance answers one public host, as behind a load balancer: they share keys.
+  const s = { ...served, get: (path: string) => served.get(path, { host: 'shop.example' }) }
+  return { cache, store, s, get: async () => (await s.get('/p')).text }
+}
+
+async function storedOn(a: Instance, b: Instance, body: string): Promise<void> {
+  await until(async () => (await a.s.get('/p')).headers['cache-status'] === 'hotpath; fwd=miss; stored', 8000)
+  await until(async () => /^hotpath; hit/.test(String((await b.s.get('/p')).headers['cache-status'])), 8000)
+  expect(await b.get()).toBe(body)
+}
+
+/** Asks both instances for `ms`; resolves every body they served. */
+async function watch(instances: readonly Instance[], ms: number): Promise<string[]> {
+  const seen: string[] = []
+  const end = Date.now() + ms
+  while (Date.now() < end) {
+    for (const i of instances) seen.push(await i.get())
+    await new Promise((r) => setTimeout(r, 20))
+  }
+  return seen
+}
+
+type Fault = (redis: RedisHandle, during: () => Promise<void>) => Promise<void>
+
+const FAULTS: Array<[string, Fault]> = [
+  [
+    'a 2 s DEBUG SLEEP',
+    async (redis, during) => {
+      const sleeping = redis.pause(2000).catch(() => undefined)
+      await new Promise((r) => setTimeout(r, 100))
+      await during()
+      await sleeping
+    },
+  ],
+  [
+    'a 3 s SIGSTOP',
+    async (redis, during) => {
+      process.kill(redis.pid as number, 'SIGSTOP')
+      try {
+        await during()
+        await new Promise((r) => setTimeout(r, 1500))
+      } finally {
+        process.kill(redis.pid as number, 'SIGCONT')
+      }
+    },
+  ],
+  [
+    'a 2 s CLIENT PAUSE',
+    async (redis, during) => {
+      const paused = redis.clientPause(2000).catch(() => undefined)
+      await new Promise((r) => setTimeout(r, 100))
+      await during()
+      await paused
+      await new Promise((r) => setTimeout(r, 2000))
+    },
+  ],
+  [
+    'a restart (data kept on disk)',
+    async (redis, during) => {
+      await redis.stop()
+      try {
+        await during()
+      } finally {
+        await redis.start()
+      }
+    },
+  ],
+]
+
+describeRedis('invalidations during a Redis outage (standalone)', () => {
+  let redis: RedisHandle
+  const clients: Redis[] = []
+  const open: Instance[] = []
+  beforeAll(async () => {
+    redis = await startRedis({ args: ['--appendonly', 'yes', '--appendfsync', 'always'] })
+  }, 30_000)
+  afterEach(async () => {
+    await Promise.all(open.splice(0).map((i) => i.s.close()))
+    for (const c of clients.splice(0)) c.disconnect()
+  })
+  afterAll(async () => {
+    await redis.destroy()
+  })
+
+  async function pair(data: { version: number }): Promise<[Instance, Instance]> {
+    const prefix = uniquePrefix('cache-outage')
+    const made: Instance[] = []
+    for (let n = 0; n < 2; n++) {
+      const client = clientOf(redis.url)
+      clients.push(client)
+      await new Promise((resolve) => client.once('ready', resolve))
+      made.push(await instance(client, prefix, data))
+    }
+    open.push(...made)
+    return made as [Instance, Instance]
+  }
+
+  it.each(FAULTS)(
+    'no instance serves an entry invalidated during %s once Redis is back',
+    async (_name, fault) => {
+      const data = { version: 1 }
+      const [a, b] = await pair(data)
+      await storedOn(a, b, 'v1')
+      let result: number | undefined
+      let detail: { applied: boolean; pending: number } | undefined
+      await fault(redis, async () => {
+        // The data changes, and the app asks for the entry to go, while Redis cannot answer.
+        data.version = 2
+        const started = Date.now()
+        detail = await a.cache.invalidate({ tag: 'p' }, { detail: true })
+        result = detail.applied ? 1 : 0
+        expect(Date.now() - started).toBeLessThan(1000)
+        // Both instances keep answering meanwhile, never with the invalidated body.
+        expect(await watch([a, b], 300)).not.toContain('v1')
+      })
+      expect(result).toBeDefined()
+      expect(detail?.applied).toBe(false)
+      expect(detail?.pending).toBe(1)
+      const after = await watch([a, b], 4000)
+      expect(after).not.toContain('v1')
+      expect(after.at(-1)).toBe('v2')
+      await until(() => a.cache.stats().storeErrors >= 0 && pendingOf(a) === 0, 5000)
+      expect(rejections).toEqual([])
+    },
+    40_000,
+  )
+
+  it('applies an invalidation under maxmemory noeviction, where writes fail with OOM', async () => {
+    const data = { version: 1 }
+    const [a, b] = await pair(data)
+    await storedOn(a, b, 'v1')
+    await redis.cli('CONFIG', 'SET', 'maxmemory-policy', 'noeviction')
+    await redis.cli('CONFIG', 'SET', 'maxmemory', '1')
+    try {
+      data.version = 2
+      const detail = await a.cache.invalidate({ tag: 'p' }, { detail: true })
+      expect([detail.applied, detail.removed]).toEqual([true, 1])
+      expect(await watch([a, b], 500)).not.toContain('v1')
+    } finally {
+      await redis.cli('CONFIG', 'SET', 'maxmemory', '0')
+    }
+  })
+
+  it('keeps reading and deleting after OOM replies to SET: the circuit stays closed', async () => {
+    const data = { version: 1 }
+    const [a, b] = await pair(data)
+    await storedOn(a, b, 'v1')
+    await redis.cli('CONFIG', 'SET', 'maxmemory-policy', 'noeviction')
+    await redis.cli('CONFIG', 'SET', 'maxmemory', '1')
+    try {
+      // Misses of other URLs whose SET gets OOM, more than the failure threshold.
+      for (let n = 0; n < 6; n++) await a.s.get(`/p?n=${n}`)
+      await until(() => a.cache.stats().storeErrors >= 3)
+      expect(a.store.circuit).toBe('closed')
+      const hit = await a.s.get('/p')
+      expect([hit.text, String(hit.headers['cache-status'])]).toEqual([
+        'v1',
+        expect.stringMatching(/^hotpath; hit/),
+      ])
+      expect(await a.cache.invalidate({ tag: 'p' })).toBe(1)
+    } finally {
+      await redis.cli('CONFIG', 'SET', 'maxmemory', '0')
+    }
+  })
+
+  it('does not stall a miss on a lock nobody holds any more (a late SET NX)', async () => {
+    const data = { version: 1 }
+    const [a] = await pair(data)
+    await until(
+      async () => (await a.s.get('/p')).headers['cache-status'] === 'hotpath; fwd=miss; stored',
+      8000,
+    )
+    const probe = clientOf(redis.url)
+    clients.push(probe)
+    await new Promise((resolve) => probe.once('ready', resolve))
+    const [entryKey] = await probe.keys(`${a.store.prefix}e:*`)
+    const primary = String(entryKey).slice(String(entryKey).indexOf('{') + 1, String(entryKey).indexOf('}'))
+    await probe.del(entryKey as string)
+    // A lock taken for the key by a command that timed out on its side and ran in Redis later.
+    expect(await a.store.lock(primary, 400)).toBeDefined()
+    const started = Date.now()
+    const reply = await a.s.get('/p')
+    expect(reply.text).toBe('v1')
+    expect(Date.now() - started).toBeLessThan(1000)
+  })
+})
+
+/** Invalidations `a` still has to apply. */
+function pendingOf(i: Instance): number {
+  return i.cache.stats().pendingInvalidations
+}
+
+describeRedis('a RedisStore during its first connect', () => {
+  const open: Array<{ s: Served; store: RedisStore }> = []
+  afterEach(async () => {
+    for (const o of open.splice(0)) {
+      await o.s.close()
+      await o.store.close()
+    }
+  })
+
+  it('caches the requests that arrive before the connection is up, instead of failing them', async () => {
+    const store = new RedisStore({
+      url: redisUrl(),
+      prefix: uniquePrefix('cache-first'),
+      commandTimeout: 1000,
+    })
+    const cache = responseCache({ store, logger: quiet })
+    const app = express()
+    app.get('/first', cache, (_req, res) => {
+      res.send('first')
+    })
+    const s = await serve(app)
+    open.push({ s, store })
+    const reply = await s.get('/first')
+    expect(reply.headers['cache-status']).toBe('hotpath; fwd=miss; stored')
+    expect(cache.stats().storeErrors).toBe(0)
+  })
+
+  it('runs uncached after commandTimeout when the first connection never comes', async () => {
+    const store = new RedisStore({ url: 'redis://127.0.0.1:1', commandTimeout: 150 })
+    const cache = responseCache({ store, logger: quiet })
+    const app = express()
+    app.get('/none', cache, (_req, res) => {
+      res.send('none')
+    })
+    const s = await serve(app)
+    open.push({ s, store })
+    const started = Date.now()
+    const reply = await s.get('/none')
+    expect(Date.now() - started).toBeLessThan(1000)
+    expect([reply.text, reply.headers['cache-status']]).toEqual([
+      'none',
+      'hotpath; fwd=bypass; detail=store-error',
+    ])
+  })
+})
+
+describeRedis('invalidations during a Redis outage (3-master cluster)', () => {
+  let cluster: RedisClusterHandle
+  let clients: Cluster[] = []
+  const open: Instance[] = []
+  beforeAll(async () => {
+    cluster = await startRedisCluster()
+  }, 60_000)
+  afterAll(async () => {
+    await Promise.all(open.map((i) => i.s.close()))
+    for (const c of clients) c.disconnect()
+    clients = []
+    await cluster.stop()
+  })
+
+  it('no instance serves an entry invalidated while every master was stopped (SIGSTOP)', async () => {
+    const data = { version: 1 }
+    const prefix = uniquePrefix('cache-cluster-outage')
+    const made: Instance[] = []
+    for (let n = 0; n < 2; n++) {
+      const client = new Cluster(cluster.nodes, {
+        enableOfflineQueue: false,
+        redisOptions: { maxRetriesPerRequest: 1 },
+      })
+      client.on('error', () => undefined)
+      clients.push(client)
+      await new Promise((resolve) => client.once('ready', resolve))
+      made.push(await instance(client, prefix, data))
+    }
+    open.push(...made)
+    const [a, b] = made as [Instance, Instance]
+    await storedOn(a, b, 'v1')
+    const pids = cluster.servers.map((s) => s.pid as number)
+    for (const pid of pids) process.kill(pid, 'SIGSTOP')
+    let detail: { applied: boolean } | undefined
+    try {
+      data.version = 2
+      detail = await a.cache.invalidate({ tag: 'p' }, { detail: true })
+      expect(await watch([a, b], 300)).not.toContain('v1')
+      await new Promise((r) => setTimeout(r, 1000))
+    } finally {
+      for (const pid of pids) process.kill(pid, 'SIGCONT')
+    }
+    expect(detail?.applied).toBe(false)
+    const after = await watch([a, b], 4000)
+    expect(after).not.toContain('v1')
+    expect(after.at(-1)).toBe('v2')
+  }, 40_000)
+})
