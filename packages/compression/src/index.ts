@@ -10,6 +10,7 @@ export const compression: typeof createCompression & { readonly filter: typeof f
   { filter },
 )
 
+export type { MetricsRegistry } from './metrics'
 export { negotiate } from './negotiate'
 export type {
   CompressionFilter,

@@ -19,6 +19,7 @@ import {
   weakenETag,
 } from './headers'
 import { hasPrototypeMethods } from './hooking'
+import { registerMetrics } from './metrics'
 import { resolveOptions } from './options'
 import { createRecorder } from './stats'
 import { createStreamer } from './stream'
@@ -309,6 +310,7 @@ export function createCompression(options?: Readonly<CompressionOptions>): Compr
     next()
   } as unknown as CompressionMiddleware
 
+  if (config.registry !== undefined) registerMetrics(config.registry, config.metricsPrefix, recorder.snapshot)
   Object.defineProperties(middleware, {
     stats: { value: recorder.snapshot, enumerable: true },
     reset: { value: recorder.reset, enumerable: true },

@@ -1,6 +1,7 @@
 import zlib from 'node:zlib'
 import type { Logger } from '@hotpath/core'
 import { didYouMean, optionError, parseBytes, rejectUnknownOptions } from '@hotpath/core'
+import type { MetricsRegistry } from './metrics'
 import type { CompressionFilter, CompressionOptions, Encoding } from './types'
 
 const PKG = '@hotpath/compression'
@@ -21,6 +22,8 @@ const KNOWN: readonly string[] = [
   'windowBits',
   'memLevel',
   'strategy',
+  'registry',
+  'metricsPrefix',
 ]
 
 /** Names a migrating app may pass that mean one of this package's options. */
@@ -57,6 +60,8 @@ export interface Config {
   readonly enforceEncoding: Encoding | 'identity'
   /** zlib options the app chose for gzip and deflate (chunkSize, windowBits, memLevel, strategy). */
   readonly zlib: Readonly<Pick<zlib.ZlibOptions, 'chunkSize' | 'windowBits' | 'memLevel' | 'strategy'>>
+  readonly registry: MetricsRegistry | undefined
+  readonly metricsPrefix: string
 }
 
 /** Validates `options` at construction and resolves them over the defaults. */
@@ -96,7 +101,33 @@ export function resolveOptions(options: Readonly<CompressionOptions> | undefined
     brotli: brotli(options?.brotli, brotliQuality),
     enforceEncoding,
     zlib: zlibOptions(options ?? {}),
+    registry: registry(options?.registry),
+    metricsPrefix: prefix(options?.metricsPrefix),
   }
+}
+
+function registry(value: unknown): MetricsRegistry | undefined {
+  if (value === undefined) return undefined
+  const candidate = value as Partial<MetricsRegistry> | null
+  if (
+    !candidate ||
+    typeof candidate.registerMetric !== 'function' ||
+    typeof candidate.getSingleMetric !== 'function'
+  ) {
+    optionError(PKG, "registry must be a prom-client Registry (new Registry(), or the profiler's .registry).")
+  }
+  return value as MetricsRegistry
+}
+
+function prefix(value: unknown): string {
+  if (value === undefined) return 'hotpath_compression_'
+  if (typeof value !== 'string' || !/^[a-zA-Z_:][a-zA-Z0-9_:]*$/.test(value)) {
+    optionError(
+      PKG,
+      `metricsPrefix must be a Prometheus metric name prefix such as 'api_compression_', got ${JSON.stringify(value)}.`,
+    )
+  }
+  return value as string
 }
 
 /** As the `compression` package: the app's brotli options, the quality defaulting to ours. */

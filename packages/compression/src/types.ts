@@ -1,6 +1,7 @@
 import type { BrotliOptions } from 'node:zlib'
 import type { CompressionStats, Logger, StatsSource } from '@hotpath/core'
 import type { Request, RequestHandler, Response } from 'express'
+import type { MetricsRegistry } from './metrics'
 
 /** The content codings this package produces, RFC 9110 §8.4.1. */
 export type Encoding = 'br' | 'gzip' | 'deflate'
@@ -60,6 +61,13 @@ export interface CompressionOptions {
   memLevel?: number
   /** zlib strategy, `zlib.constants.Z_DEFAULT_STRATEGY` (0) … `Z_FIXED` (4). Default `0`. */
   strategy?: number
+  /**
+   * A prom-client `Registry` (e.g. the profiler's `.registry`, which the dashboard's `/metrics`
+   * serves) to register this instance's counters on, read at scrape time. Default: none.
+   */
+  registry?: MetricsRegistry
+  /** Prefix of the metric names. Default `'hotpath_compression_'`. */
+  metricsPrefix?: string
 }
 
 /** The middleware returned by `compression()`, with its statistics attached. */
