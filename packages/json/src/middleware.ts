@@ -216,6 +216,46 @@ export function fields(options: Readonly<FieldsOptions> = {}): FieldsMiddleware 
     own.stream = streamMethod
   }
 
+  const usableRequest = createPrototypeCheck()
+  const requestBases = new WeakSet<object>()
+  const masks = new WeakMap<Request, FieldMask>()
+
+  /**
+   * `req.fields`, as a getter on the app's request prototype reading this instance's WeakMap
+   * (an instance before it on the same app is asked next); assigning it makes an own property.
+   * Outside an Express app's request prototype, a plain property.
+   */
+  function setFields(req: Request, mask: FieldMask): void {
+    const base = Object.getPrototypeOf(req) as object
+    if (requestBases.has(base) && !Object.hasOwn(req, 'fields')) {
+      masks.set(req, mask)
+      return
+    }
+    if (usableRequest(base) && !Object.hasOwn(req, 'fields')) {
+      const prev = Object.getOwnPropertyDescriptor(base, 'fields')
+      Object.defineProperty(base, 'fields', {
+        configurable: true,
+        get(this: Request) {
+          const own = masks.get(this)
+          if (own !== undefined) return own
+          return prev?.get ? prev.get.call(this) : prev?.value
+        },
+        set(this: Request, value: unknown) {
+          Object.defineProperty(this, 'fields', {
+            value,
+            writable: true,
+            configurable: true,
+            enumerable: true,
+          })
+        },
+      })
+      requestBases.add(base)
+      masks.set(req, mask)
+      return
+    }
+    req.fields = mask
+  }
+
   function hookJson(state: State): void {
     if (state.json === undefined) state.json = true
   }
@@ -260,7 +300,7 @@ export function fields(options: Readonly<FieldsOptions> = {}): FieldsMiddleware 
     const state: State = { req, mask, schema, strict, json: undefined }
     states.set(res, state)
     if (!check(state, res)) return
-    req.fields = mask
+    setFields(req, mask)
     install(res)
     if (schema !== undefined || mask.active) hookJson(state)
     next()

@@ -383,3 +383,23 @@ describe('res.json and res.stream on the app', () => {
     expect((await s.get('/sub/post?fields=title')).text).toBe('{"title":"Hello"}')
   })
 })
+
+describe('req.fields on the app', () => {
+  it('is undefined on a route fields() does not serve', async () => {
+    const a = express()
+    a.get('/with', fields(), (req, res) => void res.json({ active: req.fields?.active }))
+    a.get('/without', (req, res) => void res.json({ defined: req.fields !== undefined }))
+    const s = await serve(a)
+    servers.push(s)
+    expect((await s.get('/with?fields=active')).text).toBe('{"active":true}')
+    expect((await s.get('/without?fields=id')).text).toBe('{"defined":false}')
+  })
+
+  it('can be replaced by the application', async () => {
+    const { s } = await app({}, (req, res) => {
+      ;(req as { fields?: unknown }).fields = 'mine'
+      res.send(String(req.fields))
+    })
+    expect((await s.get('/post?fields=id')).text).toBe('mine')
+  })
+})
