@@ -117,13 +117,13 @@ export function subscriberFor(client: RedisClientLike): RedisClientLike {
     lazyConnect: false,
     retryStrategy: (times: number) => Math.min(times * 50, 500),
   }
-  const copy = (
-    client.isCluster === true
-      ? client.duplicate(undefined, {
-          redisOptions: overrides,
-          clusterRetryStrategy: overrides.retryStrategy,
-        })
-      : client.duplicate(overrides)
-  ) as RedisClientLike
-  return copy
+  if (client.isCluster === true) {
+    // Cluster.duplicate replaces redisOptions whole: keep the user's (password, TLS, …) under ours.
+    const redisOptions = { ...(client.options?.redisOptions ?? {}), ...overrides }
+    return client.duplicate(undefined, {
+      redisOptions,
+      clusterRetryStrategy: overrides.retryStrategy,
+    }) as RedisClientLike
+  }
+  return client.duplicate(overrides) as RedisClientLike
 }
