@@ -144,14 +144,31 @@ export function dashboardHandler(sources: Sources, config: Config, log: OnceLogg
   })
 }
 
+/**
+ * The registry `/metrics` serves: `options.registry`, else the profiler's own (every package
+ * can register on it: `compression({ registry: prof.registry })`, …), else none.
+ */
+function registryOf(config: Config): Config['registry'] {
+  if (config.registry !== undefined) return config.registry
+  const candidate = (config.sources.profiler as { registry?: unknown } | undefined)?.registry as
+    | Config['registry']
+    | undefined
+  return candidate !== undefined &&
+    typeof candidate?.metrics === 'function' &&
+    typeof candidate.contentType === 'string'
+    ? candidate
+    : undefined
+}
+
 export function metricsHandler(config: Config): RequestHandler {
-  const { registry } = config
+  const registry = registryOf(config)
   return guarded(async (_req, res) => {
     if (!registry) {
       res.status(404).json({
         schema: SCHEMA,
         error: 'not_found',
-        message: 'No prom-client registry was passed as options.registry.',
+        message:
+          'No prom-client registry: pass options.registry, or a profiler whose metrics are on (its registry is served).',
       })
       return
     }

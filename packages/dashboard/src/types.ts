@@ -105,7 +105,7 @@ export interface DashboardOptions {
   readonly fleet?: FleetSource
   /** Default: none (every source endpoint answers 404). */
   readonly sources?: DashboardSources
-  /** prom-client registry served at `/metrics`. Default: none (`/metrics` answers 404). */
+  /** prom-client registry served at `/metrics`. Default: the profiler source's registry, else none (404). */
   readonly registry?: MetricsRegistry
   /** Per-client limits on the dashboard's own endpoints, or `false`. */
   readonly rateLimit?: RateLimitOption | false

@@ -29,7 +29,8 @@ describe.each(MOUNTS)('GET /metrics, $name', ({ base }) => {
     expect(res.body).toEqual({
       schema: 1,
       error: 'not_found',
-      message: 'No prom-client registry was passed as options.registry.',
+      message:
+        'No prom-client registry: pass options.registry, or a profiler whose metrics are on (its registry is served).',
     })
   })
 
