@@ -45,6 +45,18 @@ const validatorsOf = (res: Response): OutgoingHttpHeaders => ({
   etag: getHeader(res, 'etag') as string | undefined,
   'last-modified': getHeader(res, 'last-modified') as string | undefined,
 })
+/**
+ * `shared` or, when the response sets a cookie, `cookie`. A cookie can be added after this
+ * layer's hook ran (express-session's own header hook, mounted earlier, runs inside it), so
+ * unless it is there already the value is decided when Node writes the head: its text is read
+ * then, after every header hook.
+ */
+function byCookie(res: Response, shared: string, cookie: string): string {
+  if (hasHeader(res, 'set-cookie')) return cookie
+  const late = { toString: () => (hasHeader(res, 'set-cookie') ? cookie : shared) }
+  return late as unknown as string
+}
+
 /** Copies headers given to `writeHead` (an object, a flat raw array, or pairs) into the store. */
 function moveHeaders(res: Response, headers: OutgoingHttpHeaders | readonly unknown[]): void {
   if (!Array.isArray(headers)) {
@@ -113,11 +125,14 @@ export function cacheControl(options: Readonly<CacheControlOptions> = {}): Cache
   }
 
   function setPolicy(res: Response, set: HeaderSet, override: boolean): void {
-    if (override || !hasHeader(res, 'cache-control')) setHeader(res, 'Cache-Control', set.cacheControl)
+    const cookie = set.cookie
+    const cc = cookie === undefined ? set.cacheControl : byCookie(res, set.cacheControl, cookie.cacheControl)
+    if (override || !hasHeader(res, 'cache-control')) setHeader(res, 'Cache-Control', cc)
     if (set.cdn && (override || !hasHeader(res, 'cdn-cache-control')))
-      setHeader(res, 'CDN-Cache-Control', set.cdn)
+      setHeader(res, 'CDN-Cache-Control', cookie?.cdn ? byCookie(res, set.cdn, cookie.cdn) : set.cdn)
     if (set.surrogate && (override || !hasHeader(res, 'surrogate-control'))) {
-      setHeader(res, 'Surrogate-Control', set.surrogate)
+      const value = cookie?.surrogate ? byCookie(res, set.surrogate, cookie.surrogate) : set.surrogate
+      setHeader(res, 'Surrogate-Control', value)
     }
   }
 

@@ -25,6 +25,7 @@ const META_KEYS = [
   'vary',
   'etag',
   'fingerprint',
+  'cookies',
 ] as const
 const RULE_KEYS: readonly string[] = [...META_KEYS, ...DIRECTIVE_KEYS]
 
@@ -33,6 +34,8 @@ export interface HeaderSet {
   cacheControl: string
   cdn: string | undefined
   surrogate: string | undefined
+  /** What goes out instead when the response sets a cookie (`cookies: 'private'`); none when equal. */
+  cookie: { cacheControl: string; cdn: string | undefined; surrogate: string | undefined } | undefined
 }
 
 export interface CompiledRule {
@@ -61,10 +64,32 @@ function headerSet(policy: Directives, rule: Rule, where: string): HeaderSet {
     validateDirectives(option, `${where}.${label}`)
     return serialize(option)
   }
+  const cdn = extra(rule.cdn, 'cdn')
+  const surrogate = extra(rule.surrogate, 'surrogate')
   return {
     cacheControl: serialize(policy),
-    cdn: extra(rule.cdn, 'cdn'),
-    surrogate: extra(rule.surrogate, 'surrogate'),
+    cdn,
+    surrogate,
+    cookie: rule.cookies === 'public-ok' ? undefined : cookiePolicy(policy, cdn, surrogate),
+  }
+}
+
+/**
+ * A response that sets a cookie is one user's: it never gets `public` or `s-maxage` from a
+ * rule (a shared cache would hand the cookie to everyone, RFC 9111 §3 / §5.2.2.7), and the
+ * targeted fields of shared caches say `private` too. The browser keeps the rule's `max-age`.
+ */
+function cookiePolicy(policy: Directives, cdn: string | undefined, surrogate: string | undefined) {
+  if (policy.noStore || (policy.private && policy.sMaxage === undefined && !cdn && !surrogate))
+    return undefined
+  const own: Directives = { ...policy, private: true }
+  delete own.public
+  delete own.sMaxage
+  delete own.proxyRevalidate
+  return {
+    cacheControl: serialize(own),
+    cdn: cdn === undefined ? undefined : 'private',
+    surrogate: surrogate === undefined ? undefined : 'no-store',
   }
 }
 
@@ -106,6 +131,12 @@ export function compileRule(rule: Rule, index: number): CompiledRule {
     throw new HotpathError(
       'ERR_HOTPATH_CACHE_CONTROL',
       `cacheControl: ${where}.status must be an array of codes or a function.`,
+    )
+  }
+  if (rule.cookies !== undefined && rule.cookies !== 'private' && rule.cookies !== 'public-ok') {
+    throw new HotpathError(
+      'ERR_HOTPATH_CACHE_CONTROL',
+      `cacheControl: ${where}.cookies must be 'private' (the default: a response that sets a cookie is sent private) or 'public-ok'.`,
     )
   }
   const methods = new Set((rule.methods ?? ['GET', 'HEAD']).map((method) => method.toUpperCase()))

@@ -51,6 +51,13 @@ export interface Rule extends Directives {
   etag?: ETagMode
   /** For the `static` preset: what counts as a fingerprinted file name. */
   fingerprint?: RegExp
+  /**
+   * A response that sets a cookie (`Set-Cookie`, also one added late, as express-session does)
+   * gets `private` instead of `public` / `s-maxage`, keeping the rule's `max-age`; the rule's
+   * `CDN-Cache-Control` becomes `private`. `'public-ok'` sends the rule as it is (only for a
+   * cookie every visitor may share). Default `'private'`.
+   */
+  cookies?: 'private' | 'public-ok'
 }
 
 export type ETagMode = 'weak' | 'strong' | false

@@ -91,7 +91,12 @@ export function storedHeaders(
   for (const name of Object.keys(source)) {
     const value = source[name]
     if (value === undefined || !isReplayable(name, HOP_BY_HOP) || listed.has(name) || omit.has(name)) continue
-    headers.push([name, typeof value === 'number' ? String(value) : (value as HeaderValue)])
+    // A value another layer set as an object that becomes its text as the head is written
+    // (cache-control's cookie-aware policy) is stored as that text.
+    headers.push([
+      name,
+      Array.isArray(value) ? value.map(String) : typeof value === 'string' ? value : String(value),
+    ])
   }
   // RFC 9110 §6.6.1: a response stored without a Date gets the time it was received.
   if (source.date === undefined) headers.push(['date', formatHttpDate(now)])
