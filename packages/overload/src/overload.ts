@@ -223,6 +223,9 @@ export function overload(options: Readonly<OverloadOptions> = {}): OverloadGuard
   function drain(t: number): void {
     expire(normal, t, congested ? config.targetMs : config.intervalMs)
     expire(sheddable, t, congested ? 0 : config.targetMs)
+    // While no slot frees, the queue still stands: the oldest waiter's age is its sojourn so far.
+    const standing = normal.peekOldest() ?? sheddable.peekOldest()
+    if (standing !== undefined) sojourn(t - standing.enqueuedAt, t)
     const limit = limiter ? limiter.limit : Number.POSITIVE_INFINITY
     while (inFlight < limit) {
       const waiter = congested ? (normal.pop() ?? sheddable.pop()) : (normal.shift() ?? sheddable.shift())

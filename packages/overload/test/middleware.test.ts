@@ -29,7 +29,7 @@ async function harness(options: OverloadOptions, before: RequestHandler[] = []):
     held.push(() => res.send('released'))
   })
   app.get(['/work', '/health', '/reports/daily'], (req, res) => {
-    order.push(req.path)
+    order.push(req.originalUrl)
     res.send(`ok ${req.path}`)
   })
   const server = http.createServer(app)
@@ -172,6 +172,52 @@ describe('the admission queue', () => {
     expect(stats.admitted).toBe(2)
     expect(stats.queued).toBe(0)
     expect(stats.queueDelayMs.p99).toBeGreaterThanOrEqual(30)
+  })
+
+  /** One GET /work?i every `everyMs`, `count` times; resolves to their promises. */
+  async function trickle(h: Harness, count: number, everyMs: number): Promise<Array<Promise<Answer>>> {
+    const answers: Array<Promise<Answer>> = []
+    for (let i = 0; i < count; i++) {
+      answers.push(get(`${h.url}/work?${i}`))
+      await settle(everyMs)
+    }
+    return answers
+  }
+
+  it('turns congested once requests have waited `target` for a whole `interval`, and refuses the old ones', async () => {
+    const h = await harness({ ...ONE_SLOT, target: '100ms', interval: '200ms' })
+    get(`${h.url}/hold`).catch(() => undefined)
+    await heldCount(h, 1)
+    const answers = await trickle(h, 12, 40)
+    expect(h.guard.stats().congested).toBe(true)
+    h.held[0]?.()
+    const statuses = (await Promise.all(answers)).map((a) => a.status)
+    expect(statuses.slice(0, 4)).toEqual([503, 503, 503, 503])
+    expect(statuses).toContain(200)
+  })
+
+  it('serves the newest waiting request first while congested (LIFO)', async () => {
+    const h = await harness({ ...ONE_SLOT, target: '100ms', interval: '200ms' })
+    get(`${h.url}/hold`).catch(() => undefined)
+    await heldCount(h, 1)
+    const answers = await trickle(h, 12, 40)
+    h.held[0]?.()
+    await Promise.all(answers)
+    const served = h.order.map((url) => Number(url.split('?')[1]))
+    expect(served.length).toBeGreaterThan(1)
+    expect(served).toEqual([...served].sort((a, b) => b - a))
+  })
+
+  it('ends congestion after an interval in which no request waited `target`', async () => {
+    const h = await harness({ ...ONE_SLOT, target: '100ms', interval: '200ms' })
+    get(`${h.url}/hold`).catch(() => undefined)
+    await heldCount(h, 1)
+    const answers = await trickle(h, 12, 40)
+    expect(h.guard.stats().congested).toBe(true)
+    h.held[0]?.()
+    await Promise.all(answers)
+    await settle(400)
+    expect(h.guard.stats().congested).toBe(false)
   })
 
   it('gives up the place of a request whose client left while it waited', async () => {
