@@ -40,12 +40,14 @@ export function buildDir(): { dir: string; remove(): void } {
   const dir = mkdtempSync(join(tmpdir(), 'hotpath-overload-'))
   transpilePackage('core', dir)
   transpilePackage('overload', dir)
-  writeFileSync(join(dir, 'app.js'), readFileSync(join(__dirname, 'fixtures', 'app.js')))
+  for (const file of readdirSync(join(__dirname, 'fixtures'))) {
+    writeFileSync(join(dir, file), readFileSync(join(__dirname, 'fixtures', file)))
+  }
   return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) }
 }
 
-export function startApp(dir: string, env: Record<string, string>): Promise<App> {
-  const child = fork(join(dir, 'app.js'), [], {
+export function startApp(dir: string, env: Record<string, string>, script = 'app.js'): Promise<App> {
+  const child = fork(join(dir, script), [], {
     env: { ...process.env, ...env, NODE_PATH: `${join(dir, 'node_modules')}:${join(ROOT, 'node_modules')}` },
     stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
   })
@@ -53,7 +55,7 @@ export function startApp(dir: string, env: Record<string, string>): Promise<App>
     child.once('error', reject)
     child.once('exit', (code) => reject(new Error(`app process exited with ${code}`)))
     child.once('message', (message) => {
-      const url = `http://127.0.0.1:${(message as { port: number }).port}`
+      const url = `http://127.0.0.1:${(message as { port?: number }).port ?? 0}`
       resolveApp({
         url,
         child,

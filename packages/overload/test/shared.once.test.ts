@@ -11,6 +11,7 @@ import {
   uniquePrefix,
 } from '../../../test/helpers/redis'
 import { type Breaker, breaker } from '../src'
+import { type App, buildDir, startApp } from './helpers'
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 const failing = async (): Promise<string> => {
@@ -133,5 +134,39 @@ describeRedis('a shared breaker with Redis down', () => {
     expect(await b()).toBe('fresh')
     expect(b.state).toBe('closed')
     expect(warnings).toEqual([expect.stringContaining('ERR_HOTPATH_BREAKER_SHARED')])
+  })
+})
+
+describeRedis('a shared breaker across processes', () => {
+  let build: ReturnType<typeof buildDir>
+  const children: App[] = []
+
+  beforeAll(() => {
+    build = buildDir()
+  })
+  afterAll(async () => {
+    await Promise.all(children.map((c) => c.stop()))
+    build.remove()
+  })
+
+  const ask = (child: App, message: object) =>
+    new Promise<{ result?: string; state: string }>((resolve) => {
+      child.child.once('message', (m) => resolve(m as { result?: string; state: string }))
+      child.child.send(message)
+    })
+
+  it('opens in a second process once the first process has opened it', async () => {
+    const prefix = uniquePrefix('breaker-fleet')
+    const [failing, healthy] = await Promise.all([
+      startApp(build.dir, { REDIS_URL: redisUrl(), PREFIX: prefix, FAIL: '1' }, 'breaker-child.js'),
+      startApp(build.dir, { REDIS_URL: redisUrl(), PREFIX: prefix, FAIL: '0' }, 'breaker-child.js'),
+    ])
+    children.push(failing, healthy)
+    expect((await ask(healthy, { call: true })).result).toBe('fresh')
+    for (let i = 0; i < 3; i++) await ask(failing, { call: true })
+    expect((await ask(failing, { state: true })).state).toBe('open')
+    await sleep(300)
+    expect((await ask(healthy, { state: true })).state).toBe('open')
+    expect(await ask(healthy, { call: true })).toEqual({ result: 'ERR_HOTPATH_BREAKER_OPEN', state: 'open' })
   })
 })
