@@ -15,30 +15,50 @@ const round = (value: number, digits = 3) => Math.round(value * 10 ** digits) / 
  */
 export function dataCacheInsights(stats: DataCacheStats): Insight[] {
   const out: Insight[] = []
-  for (const [namespace, ns] of Object.entries(stats.namespaces)) {
-    const lookups = ns.hits + ns.misses
-    if (lookups >= MIN_LOOKUPS && ns.hitRatio < LOW_HIT_RATIO) {
-      out.push({
-        id: 'data-cache-low-hit-ratio',
-        severity: 'warning',
-        source: 'data-cache',
-        title: `Data cache namespace "${namespace}" hits ${Math.round(ns.hitRatio * 100)}% of lookups`,
-        evidence: { namespace, hitRatio: round(ns.hitRatio), lookups, ttlMs: ns.ttlMs },
-        action:
-          'Raise the ttl (with grace for stale values), check that keys do not carry per-request parts (timestamps, random ids), or warm the hot keys.',
-      })
-    }
-    if (ns.factoryRuns > 0 && ns.factoryP95 > ns.ttlMs) {
-      out.push({
-        id: 'data-cache-factory-slower-than-ttl',
-        severity: 'warning',
-        source: 'data-cache',
-        title: `Data cache namespace "${namespace}": factory p95 exceeds its ttl`,
-        evidence: { namespace, factoryP95Ms: round(ns.factoryP95, 1), ttlMs: ns.ttlMs, runs: ns.factoryRuns },
-        action:
-          "Raise the ttl above the factory's time, or use refreshAhead: 'auto' so values are recomputed before they expire.",
-      })
-    }
+  // One finding per rule, naming every namespace it applies to, the worst one in the evidence:
+  // the page lists findings by rule, and one per namespace would bury the others.
+  const entries = Object.entries(stats.namespaces)
+  const low = entries
+    .filter(([, ns]) => ns.hits + ns.misses >= MIN_LOOKUPS && ns.hitRatio < LOW_HIT_RATIO)
+    .sort(([, a], [, b]) => a.hitRatio - b.hitRatio)
+  if (low.length > 0) {
+    const [namespace, ns] = low[0] as [string, DataCacheStats['namespaces'][string]]
+    out.push({
+      id: 'data-cache-low-hit-ratio',
+      severity: 'warning',
+      source: 'data-cache',
+      title: `Data cache hits ${Math.round(ns.hitRatio * 100)}% of lookups in "${namespace}"${low.length > 1 ? ` (and ${low.length - 1} more namespaces)` : ''}`,
+      evidence: {
+        namespace,
+        hitRatio: round(ns.hitRatio),
+        lookups: ns.hits + ns.misses,
+        ttlMs: ns.ttlMs,
+        namespaces: low.map(([name]) => name).join(', '),
+      },
+      action:
+        'Raise the ttl (with grace for stale values), check that keys do not carry per-request parts (timestamps, random ids), or warm the hot keys.',
+    })
+  }
+  const slow = entries
+    .filter(([, ns]) => ns.factoryRuns > 0 && ns.factoryP95 > ns.ttlMs)
+    .sort(([, a], [, b]) => b.factoryP95 / b.ttlMs - a.factoryP95 / a.ttlMs)
+  if (slow.length > 0) {
+    const [namespace, ns] = slow[0] as [string, DataCacheStats['namespaces'][string]]
+    out.push({
+      id: 'data-cache-factory-slower-than-ttl',
+      severity: 'warning',
+      source: 'data-cache',
+      title: `Data cache factory p95 exceeds the ttl in "${namespace}"${slow.length > 1 ? ` (and ${slow.length - 1} more namespaces)` : ''}`,
+      evidence: {
+        namespace,
+        factoryP95Ms: round(ns.factoryP95, 1),
+        ttlMs: ns.ttlMs,
+        runs: ns.factoryRuns,
+        namespaces: slow.map(([name]) => name).join(', '),
+      },
+      action:
+        "Raise the ttl above the factory's time, or use refreshAhead: 'auto' so values are recomputed before they expire.",
+    })
   }
   if (stats.l2.errors > 0) {
     out.push({

@@ -1,6 +1,7 @@
 import type {
   CacheStats,
   CompressionStats,
+  DataCacheStats,
   Insight,
   OverloadStats,
   ProfilerOverview,
@@ -10,6 +11,7 @@ import type {
   Severity,
   WindowName,
 } from '@hotpath/core'
+import { dataCacheInsights } from './data-cache'
 import { overloadInsights } from './overload'
 import type { InsightThresholds } from './types'
 
@@ -23,6 +25,7 @@ export interface Snapshot {
   readonly compression?: CompressionStats | undefined
   readonly rateLimit?: RateLimitStats | undefined
   readonly overload?: OverloadStats | undefined
+  readonly dataCache?: DataCacheStats | undefined
 }
 
 type Rule = (snapshot: Snapshot, t: InsightThresholds) => Insight[]
@@ -226,6 +229,7 @@ const RULES: readonly Rule[] = [
   errorRate,
   storeHealth,
   ({ overload }, t) => overloadInsights(overload, t),
+  ({ dataCache }) => (dataCache ? dataCacheInsights(dataCache) : []),
 ]
 
 const RANK: Record<Severity, number> = { critical: 0, warning: 1, info: 2 }

@@ -88,6 +88,7 @@ function collect(sources: Sources, window: WindowName, log: OnceLogger, limit = 
     compression: compression && read('compression', () => compression.stats()),
     rateLimit: rateLimit && read('rateLimit', () => rateLimit.stats()),
     overload: sources.overload && read('overload', () => sources.overload?.stats()),
+    dataCache: sources.dataCache && read('dataCache', () => sources.dataCache?.stats()),
   }
   const fromProfiler = (profiler && read('profiler', () => profiler.insights())) ?? []
   const slowest =

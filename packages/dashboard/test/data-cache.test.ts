@@ -101,6 +101,29 @@ describe('data cache insights', () => {
     await dataCache.close()
   })
 
+  it('names every namespace with a low hit ratio in one finding, the worst first', async () => {
+    const dataCache = createCache({ logger: quiet })
+    for (const name of ['search', 'reports']) {
+      const ns = dataCache.namespace(name)
+      for (let i = 0; i < 120; i++) await ns.getOrSet(`q${i}`, async () => i)
+    }
+    const low = (await insightsOf(dataCache)).filter((i) => i.id === 'data-cache-low-hit-ratio')
+    expect(low).toHaveLength(1)
+    expect(low[0]?.evidence.namespaces).toBe('search, reports')
+    await dataCache.close()
+  })
+
+  it('lists the data cache findings among the dashboard insights', async () => {
+    const dataCache = createCache({ logger: quiet })
+    for (let i = 0; i < 120; i++) await dataCache.getOrSet(`q${i}`, async () => i)
+    const res = await request(adminFor('', { dataCache }))
+      .get('/profile/insights')
+      .set('Authorization', BEARER)
+      .expect(200)
+    expect(res.body.insights.map((i: { id: string }) => i.id)).toContain('data-cache-low-hit-ratio')
+    await dataCache.close()
+  })
+
   it('says nothing about a healthy cache', async () => {
     const dataCache = createCache({ logger: quiet })
     await dataCache.getOrSet('k', async () => 1)
