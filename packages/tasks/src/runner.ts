@@ -170,10 +170,15 @@ export function runAttempt(
     return attempt
   }
   if (isPromiseLike(value)) {
-    ;(value as Promise<unknown>).then(
-      (result) => settle({ kind: 'completed', result }),
-      (err: unknown) => settle({ kind: 'failed', error: toTaskError(err) }),
-    )
+    try {
+      ;(value as PromiseLike<unknown>).then(
+        (result) => settle({ kind: 'completed', result }),
+        (err: unknown) => settle({ kind: 'failed', error: toTaskError(err) }),
+      )
+    } catch (err) {
+      // A thenable whose then() throws: a failure of the task, not of the engine.
+      settle({ kind: 'failed', error: toTaskError(err) })
+    }
   } else settle({ kind: 'completed', result: value })
   return attempt
 }

@@ -123,6 +123,19 @@ describe('memory engine: order and history', () => {
     expect((await tasks.get(id))?.progress).toBe(0)
   })
 
+  it('marks a task failed when its handler returns a thenable whose then() throws', async () => {
+    const tasks = make()
+    tasks.define('odd', () => ({
+      // biome-ignore lint/suspicious/noThenProperty: the bad input under test is exactly such an object
+      then() {
+        throw new Error('bad thenable')
+      },
+    }))
+    const { id } = await tasks.submit('odd')
+    expect(await settled(tasks, id)).toMatchObject({ state: 'failed', error: { message: 'bad thenable' } })
+    expect(tasks.stats().localRunning).toBe(0)
+  })
+
   it('keeps the history bounded after many tasks', async () => {
     const tasks = make({ concurrency: 10, retention: { count: 100 } })
     tasks.define('noop', () => 1)
