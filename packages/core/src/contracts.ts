@@ -55,6 +55,11 @@ export interface ProfilerOverview {
   windows: Record<WindowName, LatencySummary>
   eventLoop: { mean: number; p50: number; p99: number; max: number }
   memory: { rss: number; heapUsed: number; heapTotal: number; external: number }
+  /**
+   * Process CPU over the last sample interval: `utilization` is (user + system) CPU time over
+   * wall time (1 = one core busy), `userMs`/`systemMs` the totals since the process started.
+   */
+  cpu?: { utilization: number; userMs: number; systemMs: number }
   startedAt: string
   uptimeSeconds: number
 }

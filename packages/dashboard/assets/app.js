@@ -865,3 +865,38 @@
     poll()
   })
 })()
+
+// The runtime panel: event-loop delay, CPU and memory from the profiler's overview (sampled by
+// its own timer), shown from each main poll's document. Text only goes in through textContent.
+;(() => {
+  'use strict'
+
+  const $ = (id) => document.getElementById(id)
+  const finite = (n) => typeof n === 'number' && Number.isFinite(n)
+  const ms = (n) => (finite(n) ? `${Math.round(n * 10) / 10} ms` : '–')
+  const pct = (n) => (finite(n) ? `${Math.round(n * 1000) / 10}%` : '–')
+  const mb = (n) => (finite(n) ? `${Math.round((n / 1048576) * 10) / 10} MB` : '–')
+  const sec = (n) => (finite(n) ? `${Math.round(n / 100) / 10} s` : '–')
+
+  function setText(id, text) {
+    const el = $(id)
+    if (el && el.textContent !== text) el.textContent = text
+  }
+
+  document.addEventListener('hotpath:dashboard', (event) => {
+    const section = $('runtime-section')
+    if (section === null) return
+    const overview = event.detail && event.detail.overview
+    section.hidden = !overview
+    if (!overview) return
+    const loop = overview.eventLoop || {}
+    const cpu = overview.cpu
+    const memory = overview.memory || {}
+    setText('runtime-loop', `${ms(loop.p50)} · ${ms(loop.p99)} · ${ms(loop.max)}`)
+    setText('runtime-cpu', cpu ? pct(cpu.utilization) : 'not collected')
+    setText('runtime-cpu-total', cpu ? `user ${sec(cpu.userMs)} · system ${sec(cpu.systemMs)}` : '–')
+    setText('runtime-rss', mb(memory.rss))
+    setText('runtime-heap', `${mb(memory.heapUsed)} of ${mb(memory.heapTotal)}`)
+    setText('runtime-external', mb(memory.external))
+  })
+})()

@@ -135,6 +135,19 @@ describeBrowser('the dashboard page in headless Chromium', () => {
     expect(await page.locator('#chart-rps polyline').getAttribute('points')).not.toBe(pointsBefore)
     expect(await text('#kpi-saved')).not.toBe('–')
 
+    // The runtime panel: event-loop delay, CPU and memory from the profiler's overview.
+    await page.waitForFunction(
+      () =>
+        /%$/.test((globalThis as unknown as Doc).document.getElementById('runtime-cpu')?.textContent ?? ''),
+      undefined,
+      { timeout: 10_000 },
+    )
+    expect(await page.locator('#runtime-section').isHidden()).toBe(false)
+    expect(await text('#runtime-loop')).toMatch(/^\d+(\.\d)? ms · \d+(\.\d)? ms · \d+(\.\d)? ms$/)
+    expect(await text('#runtime-cpu')).toMatch(/^\d+(\.\d)?%$/)
+    expect(await text('#runtime-rss')).toMatch(/^\d+(\.\d)? MB$/)
+    expect(await text('#runtime-heap')).toMatch(/^\d+(\.\d)? MB of \d+(\.\d)? MB$/)
+
     expect(await page.evaluate('window.__csp')).toEqual([])
     expect(consoleErrors).toEqual([])
   })

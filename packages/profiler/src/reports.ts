@@ -57,6 +57,7 @@ export function createReports(src: ReportSources): Reports {
       windows,
       eventLoop: src.sampler.eventLoop(),
       memory: src.sampler.memory(),
+      cpu: src.sampler.cpu(),
       startedAt: new Date(src.startedAtMs).toISOString(),
       uptimeSeconds: Math.round(now.elapsedNs / 1e6) / 1000,
     }

@@ -3,10 +3,12 @@ import type { ProfilerOverview } from '@hotpath/core'
 
 type EventLoop = ProfilerOverview['eventLoop']
 type Memory = ProfilerOverview['memory']
+type Cpu = NonNullable<ProfilerOverview['cpu']>
 
 export interface RuntimeSampler {
   eventLoop(): EventLoop
   memory(): Memory
+  cpu(): Cpu
   close(): void
 }
 
@@ -29,8 +31,22 @@ export function startRuntimeSampler(intervalMs: number, eventLoop: boolean): Run
   const history: EventLoop[] = []
   let next = 0
   let lastMemory = readMemory()
+  // CPU over the last interval, from process.cpuUsage() deltas (the same sample timer).
+  let lastUsage = process.cpuUsage()
+  let lastAt = performance.now()
+  let lastCpu: Cpu = { utilization: 0, userMs: lastUsage.user / 1000, systemMs: lastUsage.system / 1000 }
   const timer = setInterval(() => {
     lastMemory = readMemory()
+    const usage = process.cpuUsage()
+    const at = performance.now()
+    const busyMs = (usage.user - lastUsage.user + usage.system - lastUsage.system) / 1000
+    lastCpu = {
+      utilization: at > lastAt ? Math.round((busyMs / (at - lastAt)) * 1000) / 1000 : 0,
+      userMs: Math.round(usage.user / 1000),
+      systemMs: Math.round(usage.system / 1000),
+    }
+    lastUsage = usage
+    lastAt = at
     if (monitor === null || monitor.count === 0) return
     const reading = readLoop(monitor)
     monitor.reset()
@@ -45,6 +61,7 @@ export function startRuntimeSampler(intervalMs: number, eventLoop: boolean): Run
       return combine(history.length > 0 ? history : live)
     },
     memory: () => lastMemory,
+    cpu: () => lastCpu,
     close() {
       clearInterval(timer)
       monitor?.disable()
