@@ -29,7 +29,10 @@ export const DEFAULTS = {
   strict: false,
   cacheSize: 256,
   measureEvery: 64,
-  chunkSize: 16_384,
+  // Below the socket's 16 KB highWaterMark: a chunk at or above it always reports backpressure,
+  // so every chunk waits for 'drain' and the chunk being built survives into the old
+  // generation; at 3×10^5 SQLite rows that doubled peak RSS growth (34 MB against 17 MB).
+  chunkSize: 8192,
   normalizeUrl: true,
 } as const
 

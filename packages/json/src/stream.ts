@@ -18,7 +18,7 @@ const CUT_POLL_MS = 10
 /** Items waiting this long for their chunk to fill are written anyway. */
 const IDLE_FLUSH_MS = 50
 /** A synchronous source yields to the event loop after this many chunks (I/O and disconnects). */
-const CHUNKS_PER_TURN = 4
+const CHUNKS_PER_TURN = 8
 
 interface Pull {
   /** The next item, `DONE` at the end; may throw (synchronous) or reject (asynchronous). */

@@ -32,7 +32,7 @@ export interface FieldsOptions {
    * response. Default `64`.
    */
   measureEvery?: number
-  /** `res.stream()` writes in chunks of about this many characters. Default `16384`. */
+  /** `res.stream()` writes in chunks of about this many characters. Default `8192`. */
   chunkSize?: number
   /** Rewrite the mask in `req.url`/`req.originalUrl` to its canonical form. Default `true`. */
   normalizeUrl?: boolean
