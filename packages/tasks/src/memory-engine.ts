@@ -1,5 +1,6 @@
 import { HotpathError } from '@hotpath/core'
-import { Heap, Line, Ring } from './queue'
+import { History } from './history'
+import { Heap, Line } from './queue'
 import { snapshot, type TaskRecord } from './record'
 import { type Attempt, createDeadlines, type Deadlines, type Outcome, runAttempt } from './runner'
 import type {
@@ -12,7 +13,7 @@ import type {
   TaskPage,
   TaskState,
 } from './types'
-import { FINISHED_STATES, TASK_STATES } from './types'
+import { TASK_STATES } from './types'
 
 type Rec = TaskRecord & { queued: boolean; attempt: Attempt | undefined; gone: boolean }
 
@@ -23,15 +24,11 @@ type Rec = TaskRecord & { queued: boolean; attempt: Attempt | undefined; gone: b
 export class MemoryEngine implements Engine {
   readonly kind = 'memory' as const
   private host: EngineHost | undefined
-  private readonly records = new Map<string, Rec>()
-  /** Every record in creation order, for newest-first paging; compacted as records go. */
-  private order: Rec[] = []
-  private goneInOrder = 0
+  private history: History<Rec> | undefined
   private readonly lines = new Map<string, Line<Rec>>()
   private readonly delayed = new Heap<Rec>((rec) => rec.dueAt)
   private delayTimer: NodeJS.Timeout | undefined
   private delayAt = Number.POSITIVE_INFINITY
-  private readonly finished = new Map<TaskState, Ring<Rec>>()
   private readonly runningByName = new Map<string, number>()
   private readonly countsByState: Record<TaskState, number> = zeroCounts()
   private deadlines: Deadlines | undefined
@@ -51,9 +48,11 @@ export class MemoryEngine implements Engine {
     }
     this.host = host
     this.deadlines = createDeadlines(host.now)
-    for (const state of FINISHED_STATES) this.finished.set(state, new Ring<Rec>())
+    this.history = new History<Rec>(host.retention, (rec) => {
+      this.countsByState[rec.state]--
+    })
     const every = Math.min(60_000, Math.max(1000, Math.floor(host.retention.ageMs / 10)))
-    this.pruneTimer = setInterval(() => this.prune(), every)
+    this.pruneTimer = setInterval(() => this.history?.prune(host.now()), every)
     this.pruneTimer.unref()
   }
 
@@ -64,7 +63,7 @@ export class MemoryEngine implements Engine {
   async submit(request: SubmitRequest): Promise<{ id: string }> {
     const host = this.need()
     if (request.id !== undefined) {
-      if (this.records.has(request.id)) return { id: request.id }
+      if (this.records().get(request.id)) return { id: request.id }
     }
     const now = host.now()
     const seq = ++this.seq
@@ -90,47 +89,23 @@ export class MemoryEngine implements Engine {
       gone: false,
       local: false,
     }
-    this.records.set(rec.id, rec)
-    this.order.push(rec)
+    this.records().add(rec)
     this.countsByState.pending++
     this.enqueue(rec)
     return { id: rec.id }
   }
 
   async get(id: string): Promise<TaskInfo | undefined> {
-    const rec = this.records.get(id)
+    const rec = this.records().get(id)
     return rec && snapshot(rec)
   }
 
   async list(query: ListQuery & { limit: number }): Promise<TaskPage> {
-    const order = this.order
-    let i = order.length - 1
-    if (query.cursor !== undefined) {
-      const before = Number(query.cursor)
-      let lo = 0
-      let hi = order.length
-      while (lo < hi) {
-        const mid = (lo + hi) >>> 1
-        if ((order[mid] as Rec).seq < before) lo = mid + 1
-        else hi = mid
-      }
-      i = lo - 1
-    }
-    const tasks: TaskInfo[] = []
-    let lastSeq = 0
-    for (; i >= 0 && tasks.length < query.limit; i--) {
-      const rec = order[i] as Rec
-      if (rec.gone) continue
-      if (query.state !== undefined && rec.state !== query.state) continue
-      if (query.name !== undefined && rec.name !== query.name) continue
-      tasks.push(snapshot(rec))
-      lastSeq = rec.seq
-    }
-    return i >= 0 && tasks.length === query.limit ? { tasks, nextCursor: String(lastSeq) } : { tasks }
+    return this.records().list(query)
   }
 
   async cancel(id: string): Promise<boolean | undefined> {
-    const rec = this.records.get(id)
+    const rec = this.records().get(id)
     if (rec === undefined) return undefined
     if (rec.state === 'running') {
       rec.attempt?.abort('cancelled')
@@ -143,7 +118,7 @@ export class MemoryEngine implements Engine {
   }
 
   async retry(id: string): Promise<{ id: string } | undefined> {
-    const rec = this.records.get(id)
+    const rec = this.records().get(id)
     if (rec === undefined) return undefined
     if (rec.state === 'pending' || rec.state === 'running') {
       throw new HotpathError(
@@ -151,7 +126,7 @@ export class MemoryEngine implements Engine {
         `@hotpath/tasks: task "${id}" is ${rec.state}; only a finished task can be retried.`,
       )
     }
-    this.finished.get(rec.state)?.remove(rec)
+    this.records().reopened(rec, rec.state)
     this.move(rec, 'pending')
     rec.progress = 0
     rec.message = ''
@@ -173,13 +148,13 @@ export class MemoryEngine implements Engine {
 
   /** Flags a task the local fallback ran in place of a failed engine. */
   markLocal(id: string): void {
-    const rec = this.records.get(id)
+    const rec = this.records().get(id)
     if (rec !== undefined) rec.local = true
   }
 
   /** Whether this engine holds the task (the local fallback of a Redis engine asks). */
   has(id: string): boolean {
-    return this.records.has(id)
+    return this.records().get(id) !== undefined
   }
 
   close(drain: boolean, deadlineMs: number): Promise<void> {
@@ -362,11 +337,7 @@ export class MemoryEngine implements Engine {
       rec.error = undefined
       rec.progress = 100
     } else rec.error = outcome.error
-    const ring = this.finished.get(state) as Ring<Rec>
-    ring.push(rec)
-    if (ring.size > host.retention.count) this.forget(ring.shift())
-    const head = ring.peek()
-    if (head !== undefined && (head.finishedAt ?? 0) < rec.finishedAt - host.retention.ageMs) this.prune()
+    this.records().finish(rec, state, rec.finishedAt)
     if (host.listening()) host.emit(state === 'failed' ? 'failed' : state, snapshot(rec))
   }
 
@@ -376,32 +347,9 @@ export class MemoryEngine implements Engine {
     rec.state = state
   }
 
-  private forget(rec: Rec | undefined): void {
-    if (rec === undefined) return
-    this.records.delete(rec.id)
-    this.countsByState[rec.state]--
-    rec.gone = true
-    rec.data = undefined
-    rec.result = undefined
-    if (++this.goneInOrder > 1024 && this.goneInOrder * 2 > this.order.length) {
-      this.order = this.order.filter((r) => !r.gone)
-      this.goneInOrder = 0
-    }
-  }
-
-  private prune(): void {
-    const host = this.host
-    if (host === undefined) return
-    const cutoff = host.now() - host.retention.ageMs
-    for (const ring of this.finished.values()) {
-      for (
-        let head = ring.peek();
-        head !== undefined && (head.finishedAt ?? 0) < cutoff;
-        head = ring.peek()
-      ) {
-        this.forget(ring.shift())
-      }
-    }
+  private records(): History<Rec> {
+    if (this.history === undefined) this.need()
+    return this.history as History<Rec>
   }
 }
 
