@@ -146,7 +146,7 @@ export function flight<T>(
   return started
 }
 
-/** L2 (with the lease in the same round trip), a wait for another instance's run, then the factory. */
+/** L2 (a GET; on a miss the lease), a wait for another instance's run, then the factory. */
 async function load<T>(
   engine: Engine,
   view: View,
