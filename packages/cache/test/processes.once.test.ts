@@ -60,6 +60,22 @@ describeRedis('several app processes on one Redis', () => {
 
   // The 50 ms p99 of the issue is the bench's to measure on a quiet host (bench/data-cache.mjs,
   // coherence); here every change must arrive, the typical one within 50 ms even under load.
+  it('waits no longer than lock.wait for a slow holder on another process, then runs its own factory', async () => {
+    const [a, b] = (await start(2, { LOCK_WAIT: '300' })) as [Instance, Instance]
+    const holder = a.call<{ runs: number }>('stampede', { key: 'slow', n: 1, delay: 1500 })
+    await sleep(100)
+    const waiter = await b.call<{ runs: number; maxWait: number }>('stampede', {
+      key: 'slow',
+      n: 5,
+      delay: 10,
+    })
+    expect(waiter.runs).toBe(1)
+    expect(waiter.maxWait).toBeGreaterThanOrEqual(300)
+    // lock.wait, the re-read and the 10 ms factory, with room for a loaded 2-core host.
+    expect(waiter.maxWait).toBeLessThan(300 + 400)
+    expect((await holder).runs).toBe(1)
+  })
+
   it('shows a set on one process to another, typically within 50 ms', async () => {
     const [a, b] = (await start(2)) as [Instance, Instance]
     const lags: number[] = []
@@ -98,6 +114,14 @@ describeRedis('several app processes on one Redis', () => {
       expect(await app.call('linked')).toEqual(['products'])
     }
     expect(await a.call('linked')).toEqual(['products'])
+  })
+
+  it('expires a tag on every process', async () => {
+    const [a, b] = (await start(2)) as [Instance, Instance]
+    for (const app of [a, b]) await app.call('getOrSet', { key: 'p1', value: 'old', tags: ['products'] })
+    await a.call('expireByTag', { tag: 'products' })
+    await sleep(50)
+    expect(await b.call('getOrSet', { key: 'p1', value: 'new', tags: ['products'] })).toBe('new')
   })
 
   it('replays an invalidation issued while Redis is down, so no process serves the old value after', async () => {
