@@ -4,7 +4,7 @@
 // Debian package) and the server runs as that user through `runuser`.
 
 const { spawn, spawnSync } = require('node:child_process')
-const { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, rmSync } = require('node:fs')
+const { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } = require('node:fs')
 const os = require('node:os')
 const path = require('node:path')
 const { freePort } = require('./redis-server')
@@ -128,6 +128,19 @@ async function startPostgres() {
     connection: { host: '127.0.0.1', port, user: USER, database: DATABASE },
     get pid() {
       return child ? child.pid : null
+    },
+    /** Synchronous stop for an exiting process (no await possible): kills the server, removes its data. */
+    kill() {
+      const current = child
+      child = null
+      try {
+        const pid = Number(readFileSync(path.join(data, 'postmaster.pid'), 'utf8').split('\n')[0])
+        if (pid > 0) process.kill(pid, 'SIGKILL')
+      } catch {
+        // Not started or already gone.
+      }
+      if (current && !exited) current.kill('SIGKILL')
+      rmSync(dir, { recursive: true, force: true })
     },
     async stop() {
       const current = child

@@ -1,9 +1,9 @@
-import { type AsyncLocalStorage, AsyncResource } from 'node:async_hooks'
+import type { AsyncLocalStorage } from 'node:async_hooks'
 import * as dc from 'node:diagnostics_channel'
 import type { ExplainTarget } from '../explain'
 import type { QueryRun, Recorder, Store } from '../recorder'
 import { addWrap, type Method, ownerOf } from '../wrap'
-import { beginAll, endAll, endingCallback, insideAll } from './common'
+import { beginAll, bindStores, endAll, endingCallback, insideAll } from './common'
 
 interface QueryContext {
   query?: unknown
@@ -113,7 +113,7 @@ function makePoolCall(original: Method, sinks: readonly Recorder[]): Method {
     const callback = typeof values === 'function' ? values : cb
     if (typeof callback === 'function') {
       // The caller's callback runs in the caller's context, not in the profiler's own one below.
-      const done = endingCallback(runs, AsyncResource.bind(callback as Method))
+      const done = endingCallback(runs, bindStores(sinks, callback as Method))
       return insideAll(sinks, () =>
         typeof values === 'function'
           ? original.call(this, sql, done)

@@ -1,8 +1,7 @@
-import { AsyncResource } from 'node:async_hooks'
 import type { ExplainTarget } from '../explain'
 import type { Recorder } from '../recorder'
 import { addWrap, type Method, ownerOf } from '../wrap'
-import { beginAll, endAll, endingCallback, endOnSettle, insideAll, type Runs } from './common'
+import { beginAll, bindStores, endAll, endingCallback, endOnSettle, insideAll, type Runs } from './common'
 
 type Fn = Method
 
@@ -103,11 +102,11 @@ function makePoolQuery(original: Fn, sinks: readonly Recorder[]): Fn {
     if (runs === undefined) return original.call(this, text, values, cb)
     // The caller's callback runs in the caller's context, not in the profiler's own one below.
     if (typeof values === 'function') {
-      const done = endingCallback(runs, AsyncResource.bind(values as Fn))
+      const done = endingCallback(runs, bindStores(sinks, values as Fn))
       return insideAll(sinks, () => original.call(this, text, done))
     }
     if (typeof cb === 'function') {
-      const done = endingCallback(runs, AsyncResource.bind(cb as Fn))
+      const done = endingCallback(runs, bindStores(sinks, cb as Fn))
       return insideAll(sinks, () => original.call(this, text, values, done))
     }
     const result = insideAll(sinks, () => original.call(this, text, values))
@@ -144,7 +143,7 @@ function makeConnect(original: Fn, sinks: readonly Recorder[]): Fn {
     // With an idle client the callback comes on the next tick, in the caller's context already.
     if (sinks.length === 0 || typeof cb !== 'function' || (this._idle?.length ?? 0) > 0)
       return original.call(this, cb)
-    return original.call(this, AsyncResource.bind(cb as Fn))
+    return original.call(this, bindStores(sinks, cb as Fn))
   }
 }
 
