@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import ts from 'typescript'
 import { describeRedis, redisUrl, uniquePrefix } from '../../../test/helpers/redis'
-import { BullMQEngine, createTasks, type Tasks } from '../src'
+import { BullMQEngine, createTasks, type TaskEvent, type Tasks } from '../src'
 import { settled, until } from './conformance'
 
 const ROOT = resolve(__dirname, '../../..')
@@ -84,6 +84,7 @@ describeRedis('tasks across real processes on one Redis', () => {
     })
     tasks.define('work', async () => 0)
     tasks.define('long', async () => 0)
+    tasks.define('report', async () => 0)
     made.push(tasks)
     return tasks
   }
@@ -125,6 +126,24 @@ describeRedis('tasks across real processes on one Redis', () => {
     expect([...byPid.keys()].sort()).toEqual(workers.map((w) => w.child.pid).sort())
     expect([...byPid.values()].every((n) => n > 0)).toBe(true)
   }, 40_000)
+
+  it('delivers the progress and completion of a task running in another process to on() listeners', async () => {
+    const prefix = uniquePrefix('tasks-events').slice(0, -1)
+    const worker = await startWorker(dir, { REDIS_URL: redisUrl(), PREFIX: prefix })
+    children.push(worker.child)
+    const tasks = producer(prefix)
+    const events: TaskEvent[] = []
+    tasks.on('progress', (e) => events.push(e))
+    tasks.on('completed', (e) => events.push(e))
+    const { id } = await tasks.submit('report')
+    await until(
+      async () => events.filter((e) => e.id === id && e.state === 'completed'),
+      (found) => found.length === 1,
+    )
+    const mine = events.filter((e) => e.id === id)
+    expect(mine[0]).toMatchObject({ id, name: 'report', state: 'running', progress: 50, message: 'half way' })
+    expect(mine[mine.length - 1]).toMatchObject({ id, name: 'report', state: 'completed', result: 'done' })
+  }, 20_000)
 
   it('aborts a task running in another process within 100 ms (p99 of 40 cancels) and keeps it cancelled', async () => {
     const prefix = uniquePrefix('tasks-cancel').slice(0, -1)
