@@ -18,7 +18,9 @@ export default function server(options = {}) {
     try {
       let total = 0
       for (let id = 1; id <= QUERIES; id++) {
-        const { rows } = await pool.query('SELECT id, customer_id, total FROM bench_orders WHERE id = $1', [id])
+        const { rows } = await pool.query('SELECT id, customer_id, total FROM bench_orders WHERE id = $1', [
+          id,
+        ])
         total += rows[0].total
       }
       res.json({ total })

@@ -4,7 +4,15 @@
 // Debian package) and the server runs as that user through `runuser`.
 
 const { spawn, spawnSync } = require('node:child_process')
-const { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } = require('node:fs')
+const {
+  chmodSync,
+  chownSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+} = require('node:fs')
 const os = require('node:os')
 const path = require('node:path')
 const { freePort } = require('./redis-server')
