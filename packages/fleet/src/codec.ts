@@ -2,9 +2,11 @@ import { deflateRawSync, inflateRawSync } from 'node:zlib'
 import { Float64Histogram } from 'hdr-histogram-js'
 
 /**
- * A route's histogram on the wire: the non-zero `[index, count, …]` pairs of the profiler's HDR
- * layout, indexes delta-encoded, everything as unsigned LEB128 varints, then raw DEFLATE and
- * base64. A busy route with latencies over three decades uses a few hundred buckets: ~1 KB.
+ * A route's histogram on the wire: the bucket counts of the profiler's HDR layout from its first
+ * to its last non-zero bucket, zeros included (`first, count…`), each an unsigned LEB128 varint,
+ * then raw DEFLATE (which packs the zero runs and the similar neighbouring counts) and base64.
+ * Measured (`bench/fleet.mjs`): a route of 2,000 requests spread over one to three decades of
+ * latency costs 1.2–1.8 KB; 20,000 requests use more buckets at 3 significant digits, 2.6–4.6 KB.
  */
 export function encodePairs(pairs: readonly number[]): string {
   const bytes: number[] = []
@@ -16,37 +18,57 @@ export function encodePairs(pairs: readonly number[]): string {
     }
     bytes.push(v)
   }
-  let last = 0
-  for (let i = 0; i + 1 < pairs.length; i += 2) {
-    const index = pairs[i] as number
-    put(index - last)
-    put(pairs[i + 1] as number)
-    last = index
+  if (pairs.length >= 2) {
+    const first = pairs[0] as number
+    put(first)
+    let next = first
+    for (let i = 0; i + 1 < pairs.length; i += 2) {
+      const index = pairs[i] as number
+      for (; next < index; next++) put(0)
+      put(pairs[i + 1] as number)
+      next = index + 1
+    }
   }
-  return deflateRawSync(Buffer.from(bytes)).toString('base64')
+  return deflateRawSync(Buffer.from(bytes), { level: 9 }).toString('base64')
 }
 
-/** The inverse of {@link encodePairs}; throws on a corrupt payload (the caller skips it). */
-export function decodePairs(encoded: string): number[] {
+/** The bucket counts of one route from its first non-zero bucket on, as decoded from the wire. */
+export interface Run {
+  readonly first: number
+  readonly counts: Float64Array
+}
+
+/** Decodes {@link encodePairs}' payload into a dense run; throws on a corrupt payload. */
+export function decodeRun(encoded: string): Run {
   const bytes = inflateRawSync(Buffer.from(encoded, 'base64'), { maxOutputLength: 1 << 20 })
-  const out: number[] = []
+  const counts = new Float64Array(bytes.length)
   let pos = 0
-  const get = (): number => {
+  let n = 0
+  let first = 0
+  let started = false
+  while (pos < bytes.length) {
     let v = 0
     let scale = 1
     for (;;) {
       if (pos >= bytes.length) throw new Error('truncated histogram')
       const b = bytes[pos++] as number
       v += (b & 0x7f) * scale
-      if (b < 0x80) return v
+      if (b < 0x80) break
       scale *= 0x80
     }
+    if (!started) {
+      first = v
+      started = true
+    } else counts[n++] = v
   }
-  let index = 0
-  while (pos < bytes.length) {
-    index += get()
-    out.push(index, get())
-  }
+  return { first, counts: counts.subarray(0, n) }
+}
+
+/** The inverse of {@link encodePairs}, as `[index, count, …]`. */
+export function decodePairs(encoded: string): number[] {
+  const { first, counts } = decodeRun(encoded)
+  const out: number[] = []
+  for (let k = 0; k < counts.length; k++) if (counts[k] !== 0) out.push(first + k, counts[k] as number)
   return out
 }
 
@@ -56,31 +78,62 @@ export interface Layout {
 }
 
 /**
- * Sums histograms of one layout by index — exact, so percentiles of the sum are those of the
- * union of every instance's requests, within HDR's precision (`digits` significant digits).
+ * Sums histograms of one layout by bucket index — exact, so percentiles of the sum are those of
+ * the union of every instance's requests, within HDR's precision (`digits` significant digits).
+ * Counts live in one dense array of the layout (reused); only the range of buckets touched since
+ * the last `reset()` is cleared and scanned, so a merge costs what the routes use, not the ~23,000
+ * buckets of the layout.
  */
 export class Merger {
-  private readonly scratch: Float64Histogram
+  private readonly layout: Float64Histogram
+  private readonly counts: Float64Array
+  private low = Number.POSITIVE_INFINITY
+  private high = -1
   private total = 0
 
   constructor(layout: Layout) {
-    this.scratch = new Float64Histogram(1, layout.highest, layout.digits)
+    // For index → value only: HDR's own bucket arithmetic, so values match the profiler's.
+    this.layout = new Float64Histogram(1, layout.highest, layout.digits)
+    this.counts = new Float64Array(this.layout.countsArrayLength)
   }
 
   reset(): void {
-    this.scratch.reset()
+    if (this.high >= 0) this.counts.fill(0, this.low, this.high + 1)
+    this.low = Number.POSITIVE_INFINITY
+    this.high = -1
     this.total = 0
   }
 
   add(pairs: readonly number[]): void {
-    const h = this.scratch
+    const counts = this.counts
+    const max = counts.length
     for (let i = 0; i + 1 < pairs.length; i += 2) {
       const index = pairs[i] as number
-      if (index < 0 || index >= h.countsArrayLength) continue
+      if (!(index >= 0 && index < max)) continue
       const count = pairs[i + 1] as number
-      h.addToCountAtIndex(index, count)
+      counts[index] = (counts[index] as number) + count
       this.total += count
+      if (index < this.low) this.low = index
+      if (index > this.high) this.high = index
     }
+  }
+
+  /** Adds a decoded run (the fast path of a merge: no pairs array in between). */
+  addRun(run: Run): void {
+    const counts = this.counts
+    const { first } = run
+    const src = run.counts
+    const last = Math.min(first + src.length, counts.length) - 1
+    if (first < 0 || last < first) return
+    let sum = 0
+    for (let k = 0; k <= last - first; k++) {
+      const c = src[k] as number
+      counts[first + k] = (counts[first + k] as number) + c
+      sum += c
+    }
+    this.total += sum
+    if (first < this.low) this.low = first
+    if (last > this.high) this.high = last
   }
 
   get count(): number {
@@ -89,18 +142,28 @@ export class Merger {
 
   /**
    * Percentiles in ms, by the profiler's rule: the first bucket whose cumulative count reaches
-   * ceil(p × total), reported as the highest value equivalent to it, never above `maxMs`.
+   * ceil(p × total), reported as the highest value equivalent to it, never above `maxMs`. With
+   * `minus`, of this histogram less that run (a part of it: one instance out of the fleet).
    */
-  percentiles(ps: readonly number[], maxMs: number): number[] {
-    const h = this.scratch
+  percentiles(ps: readonly number[], maxMs: number, minus?: Run): number[] {
+    let minusTotal = 0
+    if (minus) for (let k = 0; k < minus.counts.length; k++) minusTotal += minus.counts[k] as number
+    const total = this.total - minusTotal
+    if (total <= 0) return ps.map(() => 0)
+    const h = this.layout
+    const counts = this.counts
+    const less = minus?.counts
+    const lessFirst = minus?.first ?? 0
     const out: number[] = []
-    if (this.total === 0) return ps.map(() => 0)
+    const target = (p: number) => Math.max(1, Math.ceil((p / 100) * total - 1e-9))
     let k = 0
     let cumulative = 0
-    const target = (p: number) => Math.max(1, Math.ceil((p / 100) * this.total - 1e-9))
     let want = target(ps[0] as number)
-    for (let i = 0; i < h.countsArrayLength && k < ps.length; i++) {
-      cumulative += h.getCountAtIndex(i)
+    for (let i = this.low; i <= this.high && k < ps.length; i++) {
+      const j = i - lessFirst
+      const c = (counts[i] as number) - (less && j >= 0 && j < less.length ? (less[j] as number) : 0)
+      if (c === 0) continue
+      cumulative += c
       while (k < ps.length && cumulative >= want) {
         const us = h.highestEquivalentValue(h.valueFromIndex(i))
         out.push(round(Math.min(us / 1000, maxMs)))
@@ -114,10 +177,10 @@ export class Merger {
 
   /** Requests slower than `ms` (counts of buckets wholly above it), for the regression test. */
   countAbove(ms: number): number {
-    const h = this.scratch
+    const h = this.layout
     let n = 0
-    for (let i = 0; i < h.countsArrayLength; i++) {
-      const c = h.getCountAtIndex(i)
+    for (let i = this.low; i <= this.high; i++) {
+      const c = this.counts[i] as number
       if (c !== 0 && h.lowestEquivalentValue(h.valueFromIndex(i)) / 1000 > ms) n += c
     }
     return n

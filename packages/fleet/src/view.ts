@@ -1,5 +1,5 @@
 import type { FleetInstance, FleetOutlier, FleetRoute, FleetView } from '@hotpath/core'
-import { decodePairs, Merger, round } from './codec'
+import { decodeRun, Merger, type Run, round } from './codec'
 import type { Snapshot } from './snapshot'
 
 const PS = [50, 95, 99] as const
@@ -7,10 +7,13 @@ const PS = [50, 95, 99] as const
 const OUTLIER_FACTOR = 2
 /** Requests an instance needs on a route before it is compared. */
 const OUTLIER_MIN = 20
+const DEFAULT_LAYOUT = '3600000000:3'
+/** Routes compared instance by instance, busiest first. */
+const OUTLIER_ROUTES = 20
 
 interface Decoded {
   snapshot: Snapshot
-  routes: Map<string, { pairs: number[]; c: number; e: number; max: number; s: number; key: string }>
+  routes: Map<string, { run: Run; c: number; e: number; max: number; s: number; key: string }>
 }
 
 /**
@@ -65,8 +68,8 @@ export function mergeView(
     let max = 0
     let rps = 0
     for (const p of same) {
-      m.add(p.pairs)
-      if (layoutKey === '3600000000:3') all.add(p.pairs)
+      m.addRun(p.run)
+      if (layoutKey === '3600000000:3') all.addRun(p.run)
       count += p.c
       errors += p.e
       if (p.max > max) max = p.max
@@ -116,14 +119,17 @@ export function mergeView(
     },
     routes,
     instances,
-    outliers: findOutliers(fresh),
+    outliers: findOutliers(
+      fresh,
+      routes.map((r) => r.route),
+    ),
     sources,
   }
   const slower = (route: string, ms: number): number => {
     const m = new Merger({ highest: 3_600_000_000, digits: 3 })
     for (const d of fresh) {
       const r = d.routes.get(route)
-      if (r && r.key === '3600000000:3') m.add(r.pairs)
+      if (r && r.key === '3600000000:3') m.addRun(r.run)
     }
     return m.countAbove(ms)
   }
@@ -147,7 +153,7 @@ function decode(snapshot: Snapshot): Decoded {
   const routes: Decoded['routes'] = new Map()
   for (const r of snapshot.routes ?? []) {
     try {
-      routes.set(r.r, { pairs: decodePairs(r.h), c: r.c, e: r.e, max: r.max, s: r.s, key: `${r.hi}:${r.d}` })
+      routes.set(r.r, { run: decodeRun(r.h), c: r.c, e: r.e, max: r.max, s: r.s, key: `${r.hi}:${r.d}` })
     } catch {
       // A corrupt histogram is left out; the rest of the snapshot still counts.
     }
@@ -180,7 +186,7 @@ function instanceLatency(d: Decoded): Pick<FleetInstance, 'rps' | 'p95' | 'error
   let max = 0
   for (const r of d.routes.values()) {
     if (r.key !== '3600000000:3') continue
-    m.add(r.pairs)
+    m.addRun(r.run)
     count += r.c
     errors += r.e
     rps += r.s > 0 ? r.c / r.s : 0
@@ -190,32 +196,33 @@ function instanceLatency(d: Decoded): Pick<FleetInstance, 'rps' | 'p95' | 'error
   return { rps: round(rps), p95: p95 as number, errorRate: count > 0 ? round(errors / count) : 0 }
 }
 
-/** Per route: an instance whose p95 is ≥ 2× the p95 of all the other instances together. */
-function findOutliers(fresh: readonly Decoded[]): FleetOutlier[] {
+/**
+ * Per route, among the busiest `OUTLIER_ROUTES` (where a slow instance costs the most users):
+ * an instance whose p95 is ≥ 2× the p95 of all the other instances together.
+ */
+function findOutliers(fresh: readonly Decoded[], busiest: readonly string[]): FleetOutlier[] {
   if (fresh.length < 2) return []
   const out: FleetOutlier[] = []
-  const labels = new Set<string>()
-  for (const d of fresh) for (const r of d.routes.keys()) labels.add(r)
+  const labels = busiest.slice(0, OUTLIER_ROUTES)
   const mine = new Merger({ highest: 3_600_000_000, digits: 3 })
-  const rest = new Merger({ highest: 3_600_000_000, digits: 3 })
+  const total = new Merger({ highest: 3_600_000_000, digits: 3 })
   for (const label of labels) {
-    for (const d of fresh) {
-      const r = d.routes.get(label)
-      if (!r || r.c < OUTLIER_MIN || r.key !== '3600000000:3') continue
+    // Each instance against the sum of the others: the route's total minus its own counts.
+    const parts = fresh
+      .map((d) => ({ d, r: d.routes.get(label) }))
+      .filter((p) => p.r !== undefined && p.r.key === DEFAULT_LAYOUT)
+    if (parts.length < 2) continue
+    let allMax = 0
+    for (const p of parts) if ((p.r?.max ?? 0) > allMax) allMax = p.r?.max ?? 0
+    total.reset()
+    for (const p of parts) if (p.r) total.addRun(p.r.run)
+    for (const { d, r } of parts) {
+      if (!r || r.c < OUTLIER_MIN) continue
       mine.reset()
-      rest.reset()
-      mine.add(r.pairs)
-      let restMax = 0
-      for (const other of fresh) {
-        if (other === d) continue
-        const o = other.routes.get(label)
-        if (!o || o.key !== r.key) continue
-        rest.add(o.pairs)
-        if (o.max > restMax) restMax = o.max
-      }
-      if (rest.count < OUTLIER_MIN) continue
+      mine.addRun(r.run)
+      if (total.count - mine.count < OUTLIER_MIN) continue
       const [a] = mine.percentiles([95], r.max)
-      const [b] = rest.percentiles([95], restMax)
+      const [b] = total.percentiles([95], allMax, r.run)
       if ((b as number) > 0 && (a as number) >= OUTLIER_FACTOR * (b as number)) {
         const factor = round((a as number) / (b as number))
         out.push({

@@ -1,0 +1,102 @@
+// The fleet's costs (`node bench/fleet.mjs` after a build; `BENCH_QUICK=1` for a smoke run):
+//   encoded size  bytes of one route's published histogram, for latency spread over 1–3 decades
+//   merge         mergeView of 100 routes × 16 instances (decode, sum, percentiles, outliers),
+//                 median of the rounds against the 50 ms budget
+// Results: bench/results/fleet.md and bench/results/fleet.json.
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import { fileURLToPath } from 'node:url'
+
+const require = createRequire(import.meta.url)
+const here = fileURLToPath(new URL('.', import.meta.url))
+const { encodePairs } = require('../packages/fleet/dist/codec.js')
+const { mergeView } = require('../packages/fleet/dist/view.js')
+const { Float64Histogram } = require('hdr-histogram-js')
+const quick = process.env.BENCH_QUICK === '1'
+const ROUNDS = quick ? 3 : 21
+
+const layout = new Float64Histogram(1, 3_600_000_000, 3)
+function pairsFor(samples) {
+  const counts = new Map()
+  for (const us of samples) {
+    const i = layout.countsArrayIndex(us)
+    counts.set(i, (counts.get(i) ?? 0) + 1)
+  }
+  return [...counts].sort((a, b) => a[0] - b[0]).flat()
+}
+function lognormal(medianUs, spread, n, seed) {
+  let s = seed
+  const rnd = () => {
+    s = (s * 1103515245 + 12345) % 2147483648
+    return (s + 1) / 2147483649
+  }
+  return Array.from({ length: n }, () => {
+    const z = Math.sqrt(-2 * Math.log(rnd())) * Math.cos(2 * Math.PI * rnd())
+    return Math.max(1, Math.round(medianUs * Math.exp(spread * z)))
+  })
+}
+
+const sizes = []
+for (const requests of [2000, 20_000]) {
+  for (const [spreadLabel, spread] of [
+    ['1 decade', 0.5],
+    ['2 decades', 1],
+    ['3 decades', 1.5],
+  ]) {
+    const encoded = encodePairs(pairsFor(lognormal(5000, spread, requests, 7)))
+    sizes.push({
+      label: `${requests.toLocaleString('en')} requests, ${spreadLabel}`,
+      bytes: Buffer.byteLength(encoded),
+    })
+  }
+}
+
+const ids = Array.from({ length: 16 }, (_, i) => `host-${i}:${1000 + i}`)
+const at = Date.now()
+const snapshots = ids.map((id, i) => ({
+  v: 1,
+  id,
+  at,
+  intervalMs: 10_000,
+  version: '1.0.0',
+  runtime: { uptimeSeconds: 100, cpu: 0.5, rss: 1e8, heapUsed: 5e7, heapTotal: 6e7, eventLoopP99: 2 },
+  routes: Array.from({ length: 100 }, (_, r) => ({
+    r: `GET /api/route-${r}`,
+    s: 60,
+    c: 2000,
+    e: 3,
+    sum: 2000 * 5,
+    max: 900,
+    hi: 3_600_000_000,
+    d: 3,
+    h: encodePairs(pairsFor(lognormal(3000 + r * 50, 1, 2000, i * 1000 + r + 1))),
+  })),
+  statusRps: { '2xx': 100 },
+  sources: { cache: { hits: 10, misses: 5 } },
+}))
+const times = []
+for (let round = 0; round < ROUNDS; round++) {
+  const t0 = process.hrtime.bigint()
+  mergeView('shop', ids[0], at, ids, snapshots)
+  times.push(Number(process.hrtime.bigint() - t0) / 1e6)
+}
+times.sort((a, b) => a - b)
+const median = times[Math.floor(times.length / 2)]
+const lines = [
+  '# fleet',
+  '',
+  '| encoded histogram of one route (1-minute window) | bytes | budget |',
+  '|---|---:|---|',
+  ...sizes.map((s) => `| ${s.label} | ${s.bytes} | ≤ 2048 ${s.bytes <= 2048 ? 'ok' : 'MISS'} |`),
+  '',
+  '| merge | median ms | min–max | budget |',
+  '|---|---:|---|---|',
+  `| 100 routes × 16 instances | ${median.toFixed(1)} | ${times[0].toFixed(1)}–${times[times.length - 1].toFixed(1)} | ≤ 50 ${median <= 50 ? 'ok' : 'MISS'} |`,
+  '',
+]
+console.log(lines.join('\n'))
+if (!quick) {
+  mkdirSync(`${here}results`, { recursive: true })
+  writeFileSync(`${here}results/fleet.md`, lines.join('\n'))
+  writeFileSync(`${here}results/fleet.json`, JSON.stringify({ sizes, mergeMs: times }, null, 2))
+}
