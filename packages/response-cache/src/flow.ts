@@ -84,7 +84,14 @@ export function createFlow(engine: Engine): Flow {
     )
     if (placement === undefined) {
       const ttl = route.freshness === 'ttl' ? await Promise.resolve(ctx.ttl ?? route.ttl).catch(() => 0) : 1
-      counters.notStored(typeof ttl === 'number' && !(ttl > 0) ? 'ttl-0' : 'expired')
+      const none = verdict.fresh.explicit === undefined && verdict.fresh.heuristic === undefined
+      counters.notStored(
+        typeof ttl === 'number' && !(ttl > 0)
+          ? 'ttl-0'
+          : route.freshness === 'origin' && none
+            ? 'no-freshness'
+            : 'expired',
+      )
       return undefined
     }
     // An invalidation that landed while the handler ran must not be undone by its older answer.
@@ -96,7 +103,7 @@ export function createFlow(engine: Engine): Flow {
       return undefined
     }
     try {
-      const pending = storeEntry(store, primary, placement)
+      const pending = storeEntry(store, primary, placement, captured.startedAt)
       if (pending instanceof Promise) await pending
       counters.stores++
       engine.storeOk()

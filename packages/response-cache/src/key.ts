@@ -74,7 +74,7 @@ export function createPrimaryKey(): typeof primaryKey {
 
 /**
  * RFC 9111 §4.1: the secondary key holds the values of the request headers the stored
- * response varies on, normalised (whitespace collapsed) so equivalent requests share it.
+ * response varies on, normalised (see `normalise`) so equivalent requests share it.
  */
 export function secondaryKey(
   primary: string,
@@ -85,9 +85,43 @@ export function secondaryKey(
   for (const field of fields) {
     const value = headers[field]
     const joined = value === undefined ? '' : Array.isArray(value) ? value.join(',') : value
-    text += `${field}:${joined.replace(/\s+/g, ' ').trim()}\n`
+    text += `${field}:${normalise(field, joined)}\n`
   }
   return `${primary}:${digest(text)}`
+}
+
+/** Longer values are keyed as they are (whitespace collapsed), not parsed. */
+const MAX_PARSED = 1024
+
+/**
+ * A request header value in the form equivalent requests share (RFC 9111 §4.1: "normalizing
+ * both header field values in a way that is known to have identical semantics"): list members
+ * trimmed, so `a,b`, `a, b` and two field lines are one; `Accept-Language` and
+ * `Accept-Encoding` parsed as weighted lists — case, order of equal weights, spaces and
+ * `q=1` no longer matter (RFC 9110 §12.4.2, §12.5.3, §12.5.4).
+ */
+export function normalise(field: string, value: string): string {
+  if (value.length > MAX_PARSED) return value.replace(/\s+/g, ' ').trim()
+  const members: string[] = []
+  for (const part of value.split(',')) {
+    const member = part.trim()
+    if (member !== '') members.push(member)
+  }
+  if (field !== 'accept-language' && field !== 'accept-encoding') return members.join(',')
+  const weighted: Array<[string, number]> = []
+  for (const member of members) {
+    const semi = member.indexOf(';')
+    const name = (semi === -1 ? member : member.slice(0, semi)).trim().toLowerCase()
+    let q = 1
+    if (semi !== -1) {
+      const match = /(?:^|;)\s*q\s*=\s*([0-9.]+)\s*(?:;|$)/i.exec(member.slice(semi))
+      q = match ? Number(match[1]) : 1
+      if (!Number.isFinite(q) || q < 0 || q > 1) q = 1
+    }
+    weighted.push([name, Math.round(q * 1000) / 1000])
+  }
+  weighted.sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
+  return weighted.map(([name, q]) => (q === 1 ? name : `${name};q=${q}`)).join(',')
 }
 
 /** Implicit tags: the exact URL (`invalidate({ key })`) and each path prefix (`invalidate({ prefix })`). */

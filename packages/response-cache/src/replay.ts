@@ -78,6 +78,38 @@ function wireOf(entry: CacheEntry): Wire {
   return wire
 }
 
+/**
+ * One byte range of a `Range: bytes=…` header (RFC 9110 §14.1.2): `[first, last]`,
+ * `'unsatisfiable'` when it starts past the end, or `undefined` (not bytes, several ranges,
+ * malformed) — then the whole body is sent, which a server may always do.
+ */
+export function singleRange(value: string, length: number): [number, number] | 'unsatisfiable' | undefined {
+  const match = /^\s*bytes\s*=\s*(\d*)\s*-\s*(\d*)\s*$/i.exec(value)
+  if (match === null || value.length > 64) return undefined
+  const [, from, to] = match as unknown as [string, string, string]
+  if (from === '' && to === '') return undefined
+  if (from === '') {
+    const suffix = Number(to)
+    if (suffix === 0) return 'unsatisfiable'
+    return length === 0 ? 'unsatisfiable' : [Math.max(0, length - suffix), length - 1]
+  }
+  const first = Number(from)
+  const last = to === '' ? length - 1 : Math.min(Number(to), length - 1)
+  if (to !== '' && Number(to) < first) return undefined
+  return first >= length ? 'unsatisfiable' : [first, last]
+}
+
+/** RFC 9110 §13.1.5: a range is served only when `If-Range` names the stored representation. */
+function ifRangeHolds(value: string | string[] | undefined, validators: OutgoingHttpHeaders): boolean {
+  if (value === undefined) return true
+  const v = (Array.isArray(value) ? String(value[0]) : value).trim()
+  if (v.startsWith('"') || v.startsWith('W/')) {
+    const etag = validators.etag
+    return typeof etag === 'string' && !etag.startsWith('W/') && etag === v
+  }
+  return typeof validators['last-modified'] === 'string' && validators['last-modified'] === v
+}
+
 /** `current_age` in whole seconds (RFC 9111 §4.2.3, §5.1): the age it arrived with plus its time here. */
 export function ageOf(entry: CacheEntry, now: number): number {
   const resident = now <= entry.storedAt ? 0 : now - entry.storedAt
@@ -111,6 +143,36 @@ export function replay(
     res.writeHead(304, out as string[])
     res.end()
     return
+  }
+  if (headers.range !== undefined && req.method === 'GET' && entry.status === 200) {
+    const range = singleRange(headers.range, entry.body.length)
+    if (range !== undefined && ifRangeHolds(headers['if-range'], wire.validators)) {
+      const out = wire.identity.slice()
+      const total = entry.body.length
+      if (range === 'unsatisfiable') {
+        out.push(
+          'content-range',
+          `bytes */${total}`,
+          'content-length',
+          '0',
+          'age',
+          age,
+          'cache-status',
+          cacheStatus,
+        )
+        if (xCache !== undefined) out.push('x-cache', xCache)
+        res.writeHead(416, out as string[])
+        res.end()
+        return
+      }
+      const [start, end] = range
+      out.push('content-range', `bytes ${start}-${end}/${total}`, 'content-length', String(end - start + 1))
+      out.push('age', age, 'cache-status', cacheStatus)
+      if (xCache !== undefined) out.push('x-cache', xCache)
+      res.writeHead(206, out as string[])
+      res.end(entry.body.subarray(start, end + 1))
+      return
+    }
   }
   const encoding = pickEncoding(headers['accept-encoding'], entry.variants)
   const body = encoding === undefined ? entry.body : (entry.variants[encoding] as Buffer)
