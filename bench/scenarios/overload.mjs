@@ -97,6 +97,24 @@ function load(server, rate, duration, connections, skipS = 0) {
 }
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
+
+/** The overload server's stats (its refusals by reason, limit, minRTT); null for the others. */
+async function guardStats(server) {
+  if (server.label !== 'overload') return null
+  try {
+    return await (await fetch(server.url.replace(/\/work$/, '/__overload'))).json()
+  } catch {
+    return null
+  }
+}
+
+function guardDelta(before, after) {
+  if (!before || !after) return null
+  const refused = {}
+  for (const reason of Object.keys(after.refused))
+    refused[reason] = after.refused[reason] - (before.refused[reason] ?? 0)
+  return { refused, limit: after.limit, minRttMs: after.minRttMs, eventLoop: after.eventLoop }
+}
 const r1 = (n) => Math.round(n * 10) / 10
 const connectionsFor = (rate) => Math.min(1000, Math.max(100, Math.round(rate / 2)))
 
@@ -132,8 +150,16 @@ export async function run() {
       const rate = capacity * multiple
       const order = servers.map((_, k) => servers[(k + i) % servers.length])
       for (const server of order) {
+        const before = await guardStats(server)
         const result = await load(server, rate, duration, connectionsFor(rate), 1)
-        rows.push({ server: server.label, multiple, rate: Math.round(rate), ...result })
+        const after = await guardStats(server)
+        rows.push({
+          server: server.label,
+          multiple,
+          rate: Math.round(rate),
+          ...result,
+          guard: guardDelta(before, after),
+        })
         // Let the queue of an unprotected server drain before the next load.
         await sleep(1500)
       }
@@ -162,6 +188,15 @@ export async function run() {
         (r) =>
           `| ${r.server} | ${r.multiple}× (${r.rate}/s) | ${Math.round(r.offered)} | ${Math.round(r.goodput)} | ${r1((r.goodput / peak.goodput) * 100)}% | ${Math.round(r.ok)} | ${Math.round(r.refused)} | ${Math.round(r.errors)} | ${r1(r.p50)} ms | ${r1(r.p99)} ms |`,
       ),
+      '',
+      '| overload() at | refused: queue timeout | queue full | event loop | limit after | minRTT |',
+      '|---|---|---|---|---|---|',
+      ...rows
+        .filter((r) => r.guard)
+        .map(
+          (r) =>
+            `| ${r.multiple}× | ${r.guard.refused['queue-timeout']} | ${r.guard.refused['queue-full']} | ${r.guard.refused['event-loop']} | ${r.guard.limit} | ${r1(r.guard.minRttMs)} ms |`,
+        ),
       '',
       '| server | CPU µs/request at 0.3× | ratio none/server |',
       '|---|---|---|',

@@ -53,6 +53,10 @@ export default async function server(options = {}) {
   } else if (options.protect === 'overload') {
     const { overload } = await loadOverload()
     const guard = overload(options.overload ?? {})
+    // Read by the scenario between loads (refusals by reason, limit, minRTT); not behind the guard.
+    app.get('/__overload', (_req, res) => {
+      res.json(guard.stats())
+    })
     app.use(guard)
     close = () => guard.close()
   }

@@ -71,8 +71,14 @@ export class GradientLimit {
     if (count > this.maxInFlight) this.maxInFlight = count
   }
 
-  /** Runs once per sample interval. */
-  tick(now: number): void {
+  /**
+   * Runs once per sample interval. `loopDelayMs` is the event loop's own current delay: time a
+   * request spends waiting for a busy loop is the event-loop guard's to act on, and more slots
+   * would not add to it, so it is taken off the sampled latency before the comparison. Without
+   * this, a loop saturated by the load itself (refusals cost CPU too) would read as a queue the
+   * limit causes, and the limit would collapse to `minLimit` while more concurrency cost nothing.
+   */
+  tick(now: number, loopDelayMs = 0): void {
     if (this.measuring) return
     if (now >= this.nextMeasureAt) {
       this.savedLimit = this.limit
@@ -85,10 +91,11 @@ export class GradientLimit {
     if (this.window.length === 0) return
     this.sampleRtt = this.window.quantile(this.config.percentile)
     this.window.clear()
+    const ownRtt = Math.max(this.sampleRtt - loopDelayMs, 0.001)
     const appLimited = this.maxInFlight * 2 < this.limit
     this.maxInFlight = 0
     const target = this.minRtt * (1 + this.config.rttBuffer)
-    const gradient = Math.min(2, Math.max(0.5, target / Math.max(this.sampleRtt, 0.001)))
+    const gradient = Math.min(2, Math.max(0.5, target / ownRtt))
     if (gradient >= 1 && appLimited) return
     const scaled = gradient * this.limit
     const next = Math.round(scaled + Math.sqrt(scaled))

@@ -46,8 +46,8 @@ export function overload(options: Readonly<OverloadOptions> = {}): OverloadGuard
   const ticker = setInterval(() => {
     try {
       const t = now()
-      limiter?.tick(t)
       loop?.tick()
+      limiter?.tick(t, loop ? loop.delayMs : 0)
       if (congested) sojourn(0, t)
       drain(t)
     } catch (err) {

@@ -197,10 +197,10 @@ describe('the admission queue', () => {
   })
 
   it('serves the newest waiting request first while congested (LIFO)', async () => {
-    const h = await harness({ ...ONE_SLOT, target: '100ms', interval: '200ms' })
+    const h = await harness({ ...ONE_SLOT, target: '200ms', interval: '300ms' })
     get(`${h.url}/hold`).catch(() => undefined)
     await heldCount(h, 1)
-    const answers = await trickle(h, 12, 40)
+    const answers = await trickle(h, 20, 40)
     h.held[0]?.()
     await Promise.all(answers)
     const served = h.order.map((url) => Number(url.split('?')[1]))

@@ -72,6 +72,15 @@ describe('the gradient limit', () => {
     expect(limit.limit).toBe(20)
   })
 
+  it("does not count the event loop's own delay as latency the limit causes", () => {
+    const limit = measured()
+    limit.inFlight(20)
+    for (let i = 0; i < 50; i++) limit.record(60, limit.epoch, 0)
+    limit.tick(100, 50)
+    // 60 ms sampled, 50 ms of it waiting for the loop: 10 ms is within minRTT + buffer, 20 → 30
+    expect(limit.limit).toBe(30)
+  })
+
   it('never goes below minLimit', () => {
     const limit = measured()
     for (let round = 0; round < 20; round++) {
