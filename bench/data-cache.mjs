@@ -87,7 +87,8 @@ async function library(name, tier, redisUrl, shared) {
 }
 
 async function waitBus(cache) {
-  for (let i = 0; i < 500 && cache.stats().bus.enabled && !cache.stats().bus.connected; i++) await sleep(10)
+  const up = () => !cache.stats().bus.enabled || (cache.stats().bus.connected && cache.stats().l2.tagsLoaded)
+  for (let i = 0; i < 500 && !up(); i++) await sleep(10)
 }
 
 const NAMES = ['hotpath', 'bentocache', 'cache-manager']

@@ -76,7 +76,7 @@ function createView(engine: Engine, prefix: string, name: string): Cache {
     if (engine.l2 !== undefined) {
       const raw = await engine.l2.get(k).catch(() => null)
       const entry = raw === null ? undefined : decodeEntry(config.serializer, raw)
-      if (entry !== undefined && raw !== null && engine.judge(entry, config.now()).state === 'fresh') {
+      if (entry !== undefined && raw !== null && engine.judgeRemote(entry, config.now()).state === 'fresh') {
         engine.storeL1(k, entry, raw.length)
         engine.counters.l2Hits++
         view.counters.hits++
@@ -153,7 +153,11 @@ function createView(engine: Engine, prefix: string, name: string): Cache {
       missing.forEach((i, j) => {
         const raw = raws?.[j] ?? null
         const entry = raw === null ? undefined : decodeEntry(config.serializer, raw)
-        if (entry !== undefined && raw !== null && engine.judge(entry, config.now()).state === 'fresh') {
+        if (
+          entry !== undefined &&
+          raw !== null &&
+          engine.judgeRemote(entry, config.now()).state === 'fresh'
+        ) {
           engine.storeL1(ks[i] as string, entry, raw.length)
           engine.counters.l2Hits++
           view.counters.hits++

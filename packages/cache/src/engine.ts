@@ -53,12 +53,15 @@ export class Engine {
   private readonly reasons = new BoundedMap<string, MissReason>(MAX_REASONS)
   private pending: Pending[] = []
   private flushing = false
+  private loadingTags = false
+  tagsLoaded: boolean
   private readonly timer: NodeJS.Timeout
   closed = false
 
   constructor(readonly config: Config) {
     this.l1 = config.l1
     this.l2 = config.l2
+    this.tagsLoaded = config.l2 === undefined
     for (const target of config.responseCaches) this.linked.add(target)
     if (this.l1) this.l1.onEvict = (key) => this.remember(key, 'evicted')
     if (config.bus && this.l2) {
@@ -78,8 +81,10 @@ export class Engine {
     // One unref'd timer for the whole cache: replays invalidations once Redis answers again.
     this.timer = setInterval(() => {
       if (this.pending.length > 0) void this.flush()
+      if (!this.tagsLoaded) this.loadTags()
     }, 500)
     this.timer.unref()
+    this.loadTags()
   }
 
   /** While the bus cannot vouch for L1 (disconnected, or Redis failing), L1 entries live at most `maxStaleWhenPartitioned`. */
@@ -121,6 +126,35 @@ export class Engine {
     if (now < entry.e) return { state: 'fresh', entry }
     if (now < entry.g) return { state: 'stale', entry }
     return { state: 'none', reason: 'expired' }
+  }
+
+  /**
+   * An entry read from Redis. Until this instance has loaded the tag versions, a tagged entry
+   * cannot be vouched for (its tag may have been deleted before we started): it counts as
+   * stale, so the factory runs and the old value serves only as a graced fallback.
+   */
+  judgeRemote(entry: Entry, now: number): Lookup {
+    if (!this.tagsLoaded && entry.t !== undefined) {
+      const judged = this.judge(entry, now)
+      return judged.state === 'fresh' ? { state: 'stale', entry } : judged
+    }
+    return this.judge(entry, now)
+  }
+
+  /** Reads every tag version from Redis (at start, and each time the bus reconnects). */
+  loadTags(): void {
+    if (this.l2 === undefined || this.loadingTags) return
+    this.loadingTags = true
+    this.l2
+      .tagVersions()
+      .then((fields) => {
+        this.tags.load(fields)
+        this.tagsLoaded = true
+      })
+      .catch(() => undefined)
+      .finally(() => {
+        this.loadingTags = false
+      })
   }
 
   /** Encodes once: the bytes go to L2 and size the L1 copy. */
@@ -179,10 +213,7 @@ export class Engine {
   private onBusUp(reconnected: boolean): void {
     // Messages sent while we were away are lost: nothing in L1 can be vouched for.
     if (reconnected) this.l1?.clear()
-    this.l2
-      ?.tagVersions()
-      .then((fields) => this.tags.load(fields))
-      .catch(() => undefined)
+    this.loadTags()
     if (this.pending.length > 0) void this.flush()
   }
 

@@ -164,7 +164,7 @@ async function load<T>(
       if (raw === null) return undefined
       const entry = decodeEntry(engine.config.serializer, raw)
       if (entry === undefined) return undefined
-      const judged = engine.judge(entry, engine.config.now())
+      const judged = engine.judgeRemote(entry, engine.config.now())
       if (judged.state === 'fresh') {
         engine.storeL1(key, entry, raw.length)
         return { value: entry.v, source: 'l2' }

@@ -53,6 +53,7 @@ export function statsOf(engine: Engine): DataCacheStats {
       errors: engine.l2?.errors ?? 0,
       circuit: engine.l2?.circuit ?? 'closed',
       pendingInvalidations: engine.pendingCount,
+      tagsLoaded: engine.tagsLoaded,
     },
     bloom: bloom
       ? { ready: bloom.ready, bits: bloom.bits ?? 0, hashes: bloom.hashes ?? 0, rejected: c.bloomRejected }

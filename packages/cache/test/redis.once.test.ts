@@ -48,7 +48,8 @@ describeRedis('the Redis tier', () => {
     return cache
   }
   const ready = async (cache: Cache) => {
-    for (let i = 0; i < 200 && !cache.stats().bus.connected; i++) await sleep(5)
+    for (let i = 0; i < 400 && !(cache.stats().bus.connected && cache.stats().l2.tagsLoaded); i++)
+      await sleep(5)
   }
 
   beforeAll(async () => {
@@ -220,12 +221,14 @@ describeRedis('the Redis tier on a 3-master Cluster', () => {
     const prefix = uniquePrefix('cache-cluster')
     const a = make(prefix)
     const b = make(prefix)
+    const up = (c: Cache) => c.stats().bus.connected && c.stats().l2.tagsLoaded
+    for (let i = 0; i < 200 && !(up(a) && up(b)); i++) await sleep(10)
     await a.setMany(Array.from({ length: 20 }, (_, i) => [`k${i}`, i, { tags: ['all'] }] as const))
     expect(await b.getMany(Array.from({ length: 20 }, (_, i) => `k${i}`))).toEqual(
       Array.from({ length: 20 }, (_, i) => i),
     )
     await a.deleteByTag('all')
-    await sleep(50)
+    for (let i = 0; i < 100 && (await b.get('k3')) !== undefined; i++) await sleep(10)
     expect(await b.get('k3')).toBeUndefined()
   })
 

@@ -334,7 +334,8 @@ export interface DataCacheStats {
   timeouts: { soft: number; hard: number; l2: number }
   locks: { acquired: number; waits: number; waitTimeouts: number }
   bus: { enabled: boolean; connected: boolean; sent: number; received: number; errors: number }
-  l2: { kind: string; errors: number; circuit: string; pendingInvalidations: number }
+  /** `tagsLoaded`: the tag versions were read from Redis (until then tagged L2 entries count as stale). */
+  l2: { kind: string; errors: number; circuit: string; pendingInvalidations: number; tagsLoaded: boolean }
   bloom: { ready: boolean; bits: number; hashes: number; rejected: number } | null
   /** Values not stored because they exceed `maxEntryBytes`. */
   oversized: number
