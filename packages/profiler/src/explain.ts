@@ -126,7 +126,10 @@ export class Explainer {
       }
       shape.advice = advice.length > 0 ? advice : null
     } finally {
-      await target.done?.()
+      // Released in the background: the next sample need not wait for a connection to close.
+      Promise.resolve()
+        .then(() => target.done?.())
+        .catch(() => {})
     }
   }
 }

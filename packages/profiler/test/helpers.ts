@@ -56,10 +56,15 @@ export function matched(method: string, path: string, baseUrl = ''): Partial<Req
 }
 
 /** Waits (bounded) until `check` holds; for work that ends after the client has its response. */
-export async function until(check: () => boolean, timeoutMs = 2000): Promise<void> {
+export async function until(
+  check: () => boolean,
+  timeoutMs = 2000,
+  retry?: () => PromiseLike<unknown>,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs
   while (!check()) {
     if (Date.now() > deadline) throw new Error('condition not reached in time')
-    await new Promise((resolve) => setTimeout(resolve, 5))
+    if (retry !== undefined) await retry()
+    await new Promise((resolve) => setTimeout(resolve, retry === undefined ? 5 : 50))
   }
 }
