@@ -112,7 +112,9 @@ export class RouteTable {
     const route = (req as { route?: unknown }).route
     const base = req.baseUrl
     if (route === undefined || route === null || typeof route !== 'object') {
-      return base ? this.byName(routeOf(req)) : this.unmatched
+      // routeOf labels a request answered before routing (a 429, a static file) by the route it
+      // would have reached or its mount path; a request nobody answered is UNMATCHED.
+      return this.byName(routeOf(req))
     }
     const cached = this.byRoute.get(route)
     if (cached !== undefined && cached.base === base && cached.method === req.method) {

@@ -3,6 +3,10 @@
  * formats, its option names, the client key as the app sees req.ip, and bounded memory for
  * client-chosen keys. Each on Express 4 and 5.
  */
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { profiler } from '@hotpath/profiler'
 import type { Express, NextFunction, Request, RequestHandler, Response } from 'express'
 import request from 'supertest'
 import { express } from '../../../test/helpers/express'
@@ -278,5 +282,32 @@ describe('client-chosen keys', () => {
     await request(app).get('/').set('x-api-key', key)
     await rl.reset(key)
     expect((await request(app).get('/').set('x-api-key', key)).status).toBe(200)
+  })
+})
+
+describe('labels in the stats of other packages', () => {
+  it('labels a 429 and a static file by route and mount path in the profiler', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hotpath-static-'))
+    writeFileSync(join(dir, 'site.css'), 'body{}')
+    const prof = profiler({ registry: false })
+    const app = express()
+    app.use(prof)
+    app.use(express.static(dir))
+    app.use(fixed({ limit: 1 }))
+    app.get('/api/products/:id', (_req, res) => {
+      res.send('ok')
+    })
+    await request(app).get('/api/products/1')
+    expect((await request(app).get('/api/products/2')).status).toBe(429)
+    expect((await request(app).get('/site.css')).status).toBe(200)
+    const routes = prof.routes('all').map((r) => [r.route, r.count])
+    prof.close?.()
+    expect(routes).toEqual(
+      expect.arrayContaining([
+        ['GET /api/products/:id', 2],
+        ['GET /*', 1],
+      ]),
+    )
+    expect(routes.map(([route]) => route)).not.toContain('unmatched')
   })
 })
