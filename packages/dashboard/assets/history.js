@@ -90,6 +90,9 @@
     return response.json()
   }
 
+  /** Whether the server has a fleet: `/history` says so, so the page never probes `fleet` in vain. */
+  let hasFleet = false
+
   async function drawHistory() {
     const window = $('hist-window')?.value === '1d' ? '1d' : '1h'
     const to = Date.now()
@@ -100,6 +103,7 @@
       const docs = await Promise.all(
         chart.metrics.map((m) => getJson(`history?metric=${encodeURIComponent(m)}&window=${window}`)),
       )
+      hasFleet = docs[0]?.fleet === true
       const scale = chart.scale || 1
       const series = docs.map((d) => (d.points || []).map((p) => [p[0], p[1] * scale]))
       timeChart(svg, series, docs[0]?.markers || [], from, to, chart.unit, chart.max)
@@ -151,11 +155,13 @@
     } catch {
       // The next refresh tries again; the main poll shows sign-in and errors.
     }
-    try {
-      renderFleet(await getJson('fleet'))
-      $('fleet-section').hidden = false
-    } catch (err) {
-      if (err && err.status === 404) $('fleet-section').hidden = true
+    if (hasFleet) {
+      try {
+        renderFleet(await getJson('fleet'))
+        $('fleet-section').hidden = false
+      } catch {
+        // Shown again at the next refresh.
+      }
     }
     timer = setTimeout(refresh, REFRESH_MS)
   }

@@ -21,8 +21,13 @@ export interface LocalHistory {
  * This process's history when no fleet is given: a point every 10 s (the rolling 1-minute numbers
  * of the profiler, the cache's hit ratio, event loop, CPU and memory) into a ring of an hour, and
  * every minute into a ring of a day. Fixed memory (1,800 points of ≤ 50 routes); one unref'd timer.
+ * (`intervalMs` other than 10 s is for tests and demos: the 1 h ring then holds 360 points of it.)
  */
-export function createLocalHistory(sources: DashboardSources, now: () => number): LocalHistory {
+export function createLocalHistory(
+  sources: DashboardSources,
+  now: () => number,
+  intervalMs: number,
+): LocalHistory {
   const tens = new HistoryRing(HISTORY_STEPS['1h'].points)
   const minutes = new HistoryRing(HISTORY_STEPS['1d'].points)
   const marks: Array<{ at: number; label: string }> = []
@@ -100,8 +105,8 @@ export function createLocalHistory(sources: DashboardSources, now: () => number)
     }
   }
 
-  const timer = setInterval(sample, HISTORY_STEPS['1h'].step * 1000)
-  timer.unref()
+  // 0 turns history off (`history: false`): no timer, and the series stay empty.
+  if (intervalMs > 0) setInterval(sample, intervalMs).unref()
 
   return {
     history(query) {

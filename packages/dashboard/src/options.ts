@@ -15,6 +15,7 @@ const KNOWN = [
   'auth',
   'sources',
   'fleet',
+  'history',
   'registry',
   'rateLimit',
   'session',

@@ -1,4 +1,4 @@
-import { createLogger } from '@hotpath/core'
+import { createLogger, parseDuration } from '@hotpath/core'
 import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express'
 import { createAuth } from './auth'
 import { dataCacheRoutes } from './data-cache'
@@ -56,7 +56,9 @@ export function dashboard(options: DashboardOptions): DashboardRouter {
       : createSessions(config.session.ttlMs, config.session.max, now)
   const auth = createAuth(config, sessions, log)
   const sources = fleet ? fleetSources(config.sources, fleet, log) : config.sources
-  const history = createLocalHistory(sources, now)
+  const historyMs =
+    options.history === false ? 0 : parseDuration(options.history?.interval ?? '10s', 'history.interval')
+  const history = createLocalHistory(sources, now, historyMs)
   if (config.auth.kind === 'none') {
     log.warnOnce(
       'ERR_HOTPATH_DASHBOARD_OPEN',

@@ -103,6 +103,11 @@ export interface DashboardOptions {
    * are valid on every instance, cache clears and task cancels reach all. Default: this process only.
    */
   readonly fleet?: FleetSource
+  /**
+   * Server-side history of this process (when no `fleet` is given): how often a point is taken.
+   * Default `{ interval: '10s' }` (an hour of 10 s points, a day of 1 min points); `false` for none.
+   */
+  readonly history?: { readonly interval?: number | string } | false
   /** Default: none (every source endpoint answers 404). */
   readonly sources?: DashboardSources
   /** prom-client registry served at `/metrics`. Default: the profiler source's registry, else none (404). */
