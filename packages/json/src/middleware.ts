@@ -1,7 +1,8 @@
 import type { ServerResponse } from 'node:http'
-import { createPrototypeCheck, HotpathError, routeOf, setHeader } from '@hotpath/core'
+import { HotpathError, routeOf, setHeader } from '@hotpath/core'
 import type { NextFunction, Request, RequestHandler, Response } from 'express'
 import { FieldsError, type MaskNode, parseMask } from './grammar'
+import { createHooks } from './hooks'
 import {
   allFields,
   applyNode,
@@ -16,14 +17,7 @@ import { type Config, PKG, resolveOptions, resolveRoute } from './options'
 import { createSerializers, type JsonSchema, type SchemaSerializers, unknownInSchema } from './schema'
 import { createRecorder } from './stats'
 import { runStream, type StreamContext } from './stream'
-import type {
-  FieldsMiddleware,
-  FieldsOptions,
-  RouteOptions,
-  StreamFn,
-  StreamOptions,
-  StreamResult,
-} from './types'
+import type { FieldsMiddleware, FieldsOptions, RouteOptions, StreamOptions, StreamResult } from './types'
 import { readParam, rewriteParam } from './url'
 
 /** Parsed masks kept by raw text, so a hot mask is parsed once. */
@@ -176,85 +170,13 @@ export function fields(options: Readonly<FieldsOptions> = {}): FieldsMiddleware 
     return res.send(text)
   }
 
-  type Json = (this: Response, ...args: unknown[]) => unknown
-  const usable = createPrototypeCheck()
-  const hookedBases = new WeakSet<object>()
-
-  /** The masking `res.json`: this instance's responses go through it, others to `prev`. */
-  const jsonThrough = (prev: Json): Json =>
-    function hotpathJson(this: Response, ...args: unknown[]) {
-      const state = states.get(this)
-      // Express 4's deprecated res.json(status, body) goes through untouched.
-      if (state === undefined || state.json === undefined || args.length !== 1) return prev.apply(this, args)
-      return maskedJson(state, this, args[0])
-    }
-
-  const streamMethod: StreamFn = function stream(this: Response, source, o) {
-    const mask = states.get(this)?.mask
-    return streamTo(this, source, mask !== undefined && o?.fields === undefined ? { ...o, fields: mask } : o)
-  }
-
-  /**
-   * `res.json` and `res.stream`, defined once on the app's response prototype (a property
-   * written to each Express response costs microseconds: bench/README.md); a response of a
-   * mounted app, or one whose `json` another layer replaced, gets them as its own properties.
-   */
-  function install(res: Response): void {
-    const base = Object.getPrototypeOf(res) as Record<string, unknown>
-    if (hookedBases.has(base) && !Object.hasOwn(res, 'json')) return
-    if (usable(base) && !Object.hasOwn(res, 'json') && typeof base.json === 'function') {
-      hookedBases.add(base)
-      const prev = base.json as Json
-      Object.defineProperty(base, 'json', { value: jsonThrough(prev), writable: true, configurable: true })
-      if (typeof base.stream !== 'function') {
-        Object.defineProperty(base, 'stream', { value: streamMethod, writable: true, configurable: true })
-      }
-      return
-    }
-    const own = res as unknown as Record<string, unknown>
-    own.json = jsonThrough(res.json as Json)
-    own.stream = streamMethod
-  }
-
-  const usableRequest = createPrototypeCheck()
-  const requestBases = new WeakSet<object>()
-  const masks = new WeakMap<Request, FieldMask>()
-
-  /**
-   * `req.fields`, as a getter on the app's request prototype reading this instance's WeakMap
-   * (an instance before it on the same app is asked next); assigning it makes an own property.
-   * Outside an Express app's request prototype, a plain property.
-   */
-  function setFields(req: Request, mask: FieldMask): void {
-    const base = Object.getPrototypeOf(req) as object
-    if (requestBases.has(base) && !Object.hasOwn(req, 'fields')) {
-      masks.set(req, mask)
-      return
-    }
-    if (usableRequest(base) && !Object.hasOwn(req, 'fields')) {
-      const prev = Object.getOwnPropertyDescriptor(base, 'fields')
-      Object.defineProperty(base, 'fields', {
-        configurable: true,
-        get(this: Request) {
-          const own = masks.get(this)
-          if (own !== undefined) return own
-          return prev?.get ? prev.get.call(this) : prev?.value
-        },
-        set(this: Request, value: unknown) {
-          Object.defineProperty(this, 'fields', {
-            value,
-            writable: true,
-            configurable: true,
-            enumerable: true,
-          })
-        },
-      })
-      requestBases.add(base)
-      masks.set(req, mask)
-      return
-    }
-    req.fields = mask
-  }
+  const hooks = createHooks<State>(
+    states,
+    (state) => state.json !== undefined,
+    (state) => state.mask,
+    maskedJson,
+    streamTo,
+  )
 
   function hookJson(state: State): void {
     if (state.json === undefined) state.json = true
@@ -300,8 +222,8 @@ export function fields(options: Readonly<FieldsOptions> = {}): FieldsMiddleware 
     const state: State = { req, mask, schema, strict, json: undefined }
     states.set(res, state)
     if (!check(state, res)) return
-    setFields(req, mask)
-    install(res)
+    hooks.setFields(req, mask)
+    hooks.install(res)
     if (schema !== undefined || mask.active) hookJson(state)
     next()
   }
