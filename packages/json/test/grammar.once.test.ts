@@ -152,3 +152,27 @@ describe('limits', () => {
     expect(error.code).toBe('ERR_HOTPATH_FIELDS_DEPTH')
   })
 })
+
+describe('any input', () => {
+  it('either parses (and its canonical form parses to itself) or throws a FieldsError', () => {
+    const alphabet = ['a', 'b', '*', ',', '/', '(', ')', '-', ' ', '$', '.', '%', '\u00e9']
+    let seed = 42
+    const random = () => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31
+      return seed / 2 ** 31
+    }
+    for (let i = 0; i < 5000; i++) {
+      let mask = ''
+      const length = Math.floor(random() * 12)
+      for (let j = 0; j < length; j++) mask += alphabet[Math.floor(random() * alphabet.length)]
+      let once: string
+      try {
+        once = text(mask)
+      } catch (error) {
+        expect(error).toBeInstanceOf(FieldsError)
+        continue
+      }
+      expect(text(once)).toBe(once)
+    }
+  })
+})
