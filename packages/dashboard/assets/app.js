@@ -771,7 +771,7 @@
 })()
 
 // Partial responses panel: its own poll of `json/stats` (relative, so any mount path works);
-// hidden while that answers 404 (no json source). Bytes saved by `?fields=` masking per route,
+// hidden while it answers `json: null` (no json source). Bytes saved by `?fields=` masking per route,
 // beside the bytes compression saved on the same route. Text only ever goes in through textContent.
 ;(() => {
   'use strict'
@@ -842,13 +842,14 @@
         cache: 'no-store',
         headers: { accept: 'application/json' },
       })
-      if (response.status === 404) {
+      if (!response.ok) throw new Error(`json/stats answered ${response.status}`)
+      const doc = await response.json()
+      if (!doc.json) {
         // No json source on this dashboard: the panel stays hidden and polling stops.
         $('json-section').hidden = true
         return
       }
-      if (!response.ok) throw new Error(`json/stats answered ${response.status}`)
-      render(await response.json())
+      render(doc)
       $('json-section').hidden = false
       timer = setTimeout(poll, POLL_MS)
     } catch {

@@ -30,7 +30,7 @@ export function savingsRows(json: JsonStats, compression: CompressionStats | und
   return rows.sort((a, b) => b.savedByMasking - a.savedByMasking || a.route.localeCompare(b.route))
 }
 
-/** `GET /json/stats`: the json source's `stats()` and the per-route savings table; 404 without it. */
+/** `GET /json/stats`: the json source's `stats()` and the per-route savings table; `json: null` without one. */
 export function jsonRoutes(
   source: StatsSource<JsonStats> | undefined,
   compression: StatsSource<CompressionStats> | undefined,
@@ -47,9 +47,12 @@ export function jsonRoutes(
         })
       })
     : (_req, res) => {
-        res.status(404).json({
+        // 200, not 404: the page asks on every load, and a 404 is a console error in the browser.
+        res.json({
           schema: SCHEMA,
-          error: 'not_found',
+          generatedAt: new Date().toISOString(),
+          json: null,
+          savings: [],
           message: 'No json source: pass sources.json (a @hotpath/json fields() instance).',
         })
       }
