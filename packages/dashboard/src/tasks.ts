@@ -125,6 +125,7 @@ function eventsHandler(source: TasksSource, log: OnceLogger): RequestHandler {
     if (open >= MAX_STREAMS)
       return refuse(res, 503, 'too_many_streams', 'Too many task event streams are open.')
     const pending: string[] = []
+    let seq = 0
     let started = false
     let ended = false
     const offs: Array<() => void> = []
@@ -138,7 +139,7 @@ function eventsHandler(source: TasksSource, log: OnceLogger): RequestHandler {
       if (started) res.end()
     }
     const send = (event: string, data: unknown) => {
-      const frame = `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`
+      const frame = `id: ${++seq}\nevent: ${event}\ndata: ${JSON.stringify(data)}\n\n`
       if (!started) pending.push(frame)
       else if (!ended) res.write(frame)
       if (FINAL.has(event) && started) end()
@@ -159,16 +160,23 @@ function eventsHandler(source: TasksSource, log: OnceLogger): RequestHandler {
         return refuse(res, 404, 'not_found', 'No such task (never submitted, or past retention).')
       }
       if (ended) return
+      // A reconnect (EventSource sends Last-Event-ID) to a task that has ended: 204 tells the
+      // browser to stop reconnecting (WHATWG HTML §9.2.3), instead of asking again every 2 s.
+      if (FINAL.has(task.state) && req.headers['last-event-id'] !== undefined) {
+        end()
+        res.status(204).end()
+        return
+      }
       res.status(200)
       res.setHeader('Content-Type', 'text/event-stream; charset=utf-8')
       res.setHeader('X-Accel-Buffering', 'no')
       res.flushHeaders()
-      res.write(`retry: 2000\nevent: state\ndata: ${JSON.stringify(task)}\n\n`)
+      res.write(`retry: 2000\nid: ${++seq}\nevent: state\ndata: ${JSON.stringify(task)}\n\n`)
       started = true
       if (FINAL.has(task.state)) return end()
       for (const frame of pending.splice(0)) {
         res.write(frame)
-        if (/^event: (completed|failed|cancelled|timed_out)\n/.test(frame)) return end()
+        if (/\nevent: (completed|failed|cancelled|timed_out)\n/.test(frame)) return end()
       }
       heartbeat = setInterval(() => {
         if (!ended) res.write(': keep-alive\n\n')

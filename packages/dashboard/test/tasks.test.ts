@@ -171,6 +171,14 @@ describe.each(MOUNTS)('task endpoints, $name', ({ base }) => {
     expect(res.body).toContain('"state":"failed"')
   })
 
+  it('GET /tasks/:id/events answers 204 to a reconnect for a finished task, so the browser stops', async () => {
+    const { tasks, get, settle } = setup(base)
+    const { id } = await tasks.submit('broken')
+    await settle(id)
+    const res = await get(`/tasks/${id}/events`).set('Last-Event-ID', '1')
+    expect(res.status).toBe(204)
+  })
+
   it('GET /tasks/:id/events answers 404 for an unknown id', async () => {
     const { get } = setup(base)
     await get('/tasks/nope/events').expect(404)
