@@ -169,11 +169,17 @@ export async function buildEntry(
  * Writes an entry (and, for a response that varies, the marker at its primary key). A
  * synchronous store (memory) is written without a promise.
  */
-export function storeEntry(store: CacheStore, primary: string, placement: Placement): void | Promise<void> {
+export function storeEntry(
+  store: CacheStore,
+  primary: string,
+  placement: Placement,
+  since?: number,
+): void | Promise<void> {
   const { entry, key, fields, storeTtl } = placement
-  if (fields.length === 0) return store.set(key, entry, storeTtl, entry.tags)
+  // `since`: when the miss began; a shared store refuses the entry if a tag was invalidated after.
+  if (fields.length === 0) return store.set(key, entry, storeTtl, entry.tags, since)
   const marker: VaryMarker = { kind: 'vary', fields, expiresAt: entry.storedAt + storeTtl }
   const first = store.set(primary, marker, storeTtl, [])
-  if (first instanceof Promise) return first.then(() => store.set(key, entry, storeTtl, entry.tags))
-  return store.set(key, entry, storeTtl, entry.tags)
+  if (first instanceof Promise) return first.then(() => store.set(key, entry, storeTtl, entry.tags, since))
+  return store.set(key, entry, storeTtl, entry.tags, since)
 }

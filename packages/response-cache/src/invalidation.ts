@@ -84,8 +84,8 @@ export function createInvalidations(
   let outageSince = 0
   let recoveryUntil = 0
 
-  const apply = (tag: string): Promise<number> =>
-    Promise.resolve(tag === ALL ? Promise.resolve(store.clear()).then(() => 0) : store.deleteTag(tag))
+  const apply = (tag: string, at: number): Promise<number> =>
+    Promise.resolve(tag === ALL ? Promise.resolve(store.clear()).then(() => 0) : store.deleteTag(tag, at))
 
   function mark(tag: string, at: number): Mark {
     let m = marks.get(tag)
@@ -138,7 +138,7 @@ export function createInvalidations(
     for (const [tag, m] of waiting) {
       const at = m.at
       try {
-        await apply(tag)
+        await apply(tag, at)
         // Applied what was asked up to `at`; a newer invalidation of the tag stays pending.
         if (m.at === at) settled(m, now())
       } catch (error) {
@@ -156,7 +156,7 @@ export function createInvalidations(
       const at = now()
       const m = mark(tag, at)
       try {
-        const removed = await apply(tag)
+        const removed = await apply(tag, at)
         if (m.at === at) settled(m, now())
         return { removed, applied: true, pending: pendingCount }
       } catch (error) {

@@ -65,10 +65,20 @@ export interface CacheStore {
    */
   readonly copiesBodies?: boolean
   get(key: string): MaybePromise<StoredValue | undefined>
-  /** Stores `value` for `ttlMs` and adds `key` to every tag in `tags`. */
-  set(key: string, value: StoredValue, ttlMs: number, tags: readonly string[]): MaybePromise<void>
-  /** Removes every key carrying `tag`; resolves how many entries went. */
-  deleteTag(tag: string): MaybePromise<number>
+  /**
+   * Stores `value` for `ttlMs` and adds `key` to every tag in `tags`. `since` (optional to
+   * honour): when the miss that made it began — a shared store refuses it when one of its tags
+   * was invalidated after that, by any instance.
+   */
+  set(
+    key: string,
+    value: StoredValue,
+    ttlMs: number,
+    tags: readonly string[],
+    since?: number,
+  ): MaybePromise<void>
+  /** Removes every key carrying `tag`; resolves how many entries went. `at`: when it was asked for. */
+  deleteTag(tag: string, at?: number): MaybePromise<number>
   /** Removes one key; resolves 1 when it existed. */
   delete(key: string): MaybePromise<number>
   clear(): MaybePromise<void>

@@ -257,3 +257,41 @@ describe('path rules follow the app routing settings', () => {
     expect(reply.status).toBe(404)
   })
 })
+
+describe('an invalidation that lands while a miss is in flight', () => {
+  async function slow() {
+    const cache = responseCache({ store: new MemoryStore(), logger: { warn: () => {}, error: () => {} } })
+    const app = express()
+    const data = { version: 1 }
+    let release: () => void = () => undefined
+    const calls = { n: 0 }
+    app.get('/slow', cache.route({ tags: ['slow'] }), async (_req, res) => {
+      calls.n++
+      const read = data.version
+      if (calls.n === 1) await new Promise<void>((resolve) => (release = resolve))
+      res.type('text/plain').send(`v${read}`)
+    })
+    const s = await serve(app)
+    servers.push(s)
+    return { cache, calls, data, s, release: () => release() }
+  }
+
+  it.each([
+    ['its tag', { tag: 'slow' }],
+    ['its URL', { key: '/slow' }],
+    ['its prefix', { prefix: '/slow' }],
+  ] as const)('does not store the older answer when %s was invalidated meanwhile', async (_what, target) => {
+    const { cache, calls, data, s, release } = await slow()
+    const first = s.get('/slow')
+    await until(() => calls.n === 1)
+    await new Promise((r) => setTimeout(r, 5))
+    data.version = 2
+    await cache.invalidate(target)
+    release()
+    expect((await first).text).toBe('v1')
+    await new Promise((r) => setTimeout(r, 20))
+    expect(cache.stats().stores).toBe(0)
+    const next = await s.get('/slow')
+    expect([next.text, next.headers['cache-status']]).toEqual(['v2', 'hotpath; fwd=miss; stored'])
+  })
+})

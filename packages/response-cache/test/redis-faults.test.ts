@@ -345,3 +345,48 @@ describeRedis('invalidations during a Redis outage (3-master cluster)', () => {
     expect(after.at(-1)).toBe('v2')
   }, 40_000)
 })
+
+describeRedis('an invalidation by another instance while a miss is in flight', () => {
+  const clients: Redis[] = []
+  const servers: Served[] = []
+  afterAll(async () => {
+    await Promise.all(servers.map((s) => s.close()))
+    for (const c of clients) c.disconnect()
+  })
+
+  it('is not undone when the miss stores its older answer', async () => {
+    const prefix = uniquePrefix('cache-inflight')
+    const data = { version: 1 }
+    let release: () => void = () => undefined
+    let calls = 0
+    const make = async () => {
+      const client = clientOf(redisUrl())
+      clients.push(client)
+      await new Promise((resolve) => client.once('ready', resolve))
+      const cache = responseCache({ store: new RedisStore({ client, prefix }), logger: quiet })
+      const app = express()
+      app.get('/slow', cache.route({ tags: ['slow'] }), async (_req, res) => {
+        calls++
+        const read = data.version
+        if (calls === 1) await new Promise<void>((resolve) => (release = resolve))
+        res.type('text/plain').send(`v${read}`)
+      })
+      const served = await serve(app)
+      servers.push(served)
+      return { cache, get: () => served.get('/slow', { host: 'shop.example' }) }
+    }
+    const a = await make()
+    const b = await make()
+    const first = a.get()
+    await until(() => calls === 1)
+    await new Promise((r) => setTimeout(r, 5))
+    data.version = 2
+    expect(await b.cache.invalidate({ tag: 'slow' }, { detail: true })).toMatchObject({ applied: true })
+    release()
+    expect((await first).text).toBe('v1')
+    await new Promise((r) => setTimeout(r, 100))
+    const next = await b.get()
+    expect(next.text).toBe('v2')
+    expect(next.headers['cache-status']).toBe('hotpath; fwd=miss; stored')
+  })
+})

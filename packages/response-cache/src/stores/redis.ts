@@ -38,6 +38,13 @@ type Client = Redis | Cluster
 
 interface Scripts {
   hotpathCacheTagAdd(key: string, member: string, ttlMs: number): Promise<number>
+  hotpathCacheTagAddSince(
+    key: string,
+    gen: string,
+    member: string,
+    ttlMs: number,
+    since: number,
+  ): Promise<number>
   hotpathCacheUnlock(key: string, token: string): Promise<number>
   hotpathCacheRenew(key: string, token: string, ttlMs: number): Promise<number>
 }
@@ -57,6 +64,21 @@ return 1`
 /** Stretches a lock's lease only if it is still ours (the holder is alive and still working). */
 const RENEW = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
 return 0`
+
+/**
+ * The same, for an entry from a miss that began at ARGV[3]: refused (0) when its tag was
+ * invalidated after that (the generation KEYS[2], written by `deleteTag` before it reads the
+ * members), so an invalidation by any instance is never undone by an older answer.
+ */
+const TAG_ADD_SINCE = `local g = tonumber(redis.call('GET', KEYS[2]) or '0') or 0
+if g > tonumber(ARGV[3]) then return 0 end
+redis.call('SADD', KEYS[1], ARGV[1])
+local ttl = tonumber(ARGV[2])
+if redis.call('PTTL', KEYS[1]) < ttl then redis.call('PEXPIRE', KEYS[1], ttl) end
+return 1`
+
+/** How long a tag's invalidation generation is kept: longer than any miss runs. */
+const GENERATION_MS = 60_000
 
 /** Releases a lock only if it is still ours. */
 const UNLOCK = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
@@ -151,6 +173,7 @@ export class RedisStore implements CacheStore {
     }
     defineScripts(this.client, {
       hotpathCacheTagAdd: { keys: 1, lua: TAG_ADD },
+      hotpathCacheTagAddSince: { keys: 2, lua: TAG_ADD_SINCE },
       hotpathCacheUnlock: { keys: 1, lua: UNLOCK },
       hotpathCacheRenew: { keys: 1, lua: RENEW },
     })
@@ -242,23 +265,57 @@ export class RedisStore implements CacheStore {
     })
   }
 
-  async set(key: string, value: StoredValue, ttlMs: number, tags: readonly string[]): Promise<void> {
+  /** `since`: when the miss that made `value` began; an invalidation of a tag after it refuses it. */
+  async set(
+    key: string,
+    value: StoredValue,
+    ttlMs: number,
+    tags: readonly string[],
+    since?: number,
+  ): Promise<void> {
     const ttl = Math.ceil(ttlMs)
     if (!(ttl > 0)) return
     const entryKey = this.entryKey(key)
     const scripts = this.client as unknown as Scripts
-    await Promise.all([
-      this.run(() => this.client.set(entryKey, encode(value), 'PX', ttl)),
-      ...tags.map((tag) => this.run(() => scripts.hotpathCacheTagAdd(this.tagKey(tag), entryKey, ttl))),
-    ])
+    if (since === undefined || tags.length === 0) {
+      await Promise.all([
+        this.run(() => this.client.set(entryKey, encode(value), 'PX', ttl)),
+        ...tags.map((tag) => this.run(() => scripts.hotpathCacheTagAdd(this.tagKey(tag), entryKey, ttl))),
+      ])
+      return
+    }
+    await this.run(() => this.client.set(entryKey, encode(value), 'PX', ttl))
+    const added = await Promise.all(
+      tags.map((tag) =>
+        this.run(() =>
+          scripts.hotpathCacheTagAddSince(this.tagKey(tag), this.generationKey(tag), entryKey, ttl, since),
+        ),
+      ),
+    )
+    if (added.includes(0)) await this.run(() => this.client.unlink(entryKey))
+  }
+
+  generationKey(tag: string): string {
+    return `${this.prefix}g:${hashTag(tag)}`
   }
 
   async delete(key: string): Promise<number> {
     return this.run(() => this.client.unlink(this.entryKey(key)))
   }
 
-  async deleteTag(tag: string): Promise<number> {
+  /** `at`: when the invalidation was asked for; misses that began before it store nothing after it. */
+  async deleteTag(tag: string, at?: number): Promise<number> {
     const tagKey = this.tagKey(tag)
+    if (at !== undefined) {
+      const stamp = String(Math.floor(at))
+      // Under maxmemory noeviction the write is refused (OOM) while the deletes still work; the
+      // entries of misses in flight cannot be written then either.
+      await this.run(() => this.client.set(this.generationKey(tag), stamp, 'PX', GENERATION_MS)).catch(
+        (error: unknown) => {
+          if (!isAnswer(error)) throw error
+        },
+      )
+    }
     const members = await this.run(() => this.client.smembers(tagKey)).catch((error: unknown) => {
       if (isGarbage(error)) return [] as string[]
       throw error
