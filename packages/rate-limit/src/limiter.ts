@@ -41,8 +41,10 @@ export interface RateLimiter extends RequestHandler, StatsSource<RateLimiterStat
   readonly name: string
   /** A per-route layer with its own counters; it inherits every option it does not set. */
   route(options?: Readonly<RouteOptions>): RequestHandler
-  /** Forgets `key` in this limiter and all its route layers. */
-  reset(key: string): Promise<void>
+  /** Forgets the client `key` in this limiter and all its route layers (express-rate-limit's name). */
+  resetKey(key: string): Promise<void>
+  /** Sets the statistics back to zero, as `reset()` does on every hotpath middleware; counts are kept. */
+  reset(): void
   /** The global policy's state for `key`, without counting a request. */
   get(key: string): Promise<KeyState>
   stats(): RateLimiterStats
@@ -118,9 +120,20 @@ export function rateLimit(options: Readonly<RateLimitOptions> = {}): RateLimiter
     return addLayer(routeOptions, main.config, routeOptions.name ?? `route${routes}`).middleware
   }
 
-  limiter.reset = async (key: string) => {
-    await Promise.all(layers.map((layer) => store.reset(layer.storeKey(key))))
-    for (const layer of layers) shared.fallback?.reset(layer.storeKey(key))
+  limiter.resetKey = async (key: string) => {
+    await Promise.all(layers.map((layer) => store.resetKey(layer.storeKey(key))))
+    for (const layer of layers) shared.fallback?.resetKey(layer.storeKey(key))
+  }
+
+  limiter.reset = (...args: unknown[]) => {
+    if (args.length > 0) {
+      throw new HotpathError(
+        'ERR_HOTPATH_RATE_LIMIT_RESET',
+        `${PKG}: reset() sets the statistics back to zero and takes no argument; to forget a client use resetKey(key).`,
+      )
+    }
+    shared.recorder.reset()
+    for (const layer of layers) layer.counters.reset()
   }
 
   limiter.get = async (key: string) => {

@@ -86,7 +86,7 @@ export class MemoryStore implements Store {
     return decision
   }
 
-  reset(key: string): void {
+  resetKey(key: string): void {
     this.records.delete(key)
   }
 

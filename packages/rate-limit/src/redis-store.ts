@@ -190,7 +190,7 @@ export class RedisStore implements Store {
     )
   }
 
-  async reset(key: string): Promise<void> {
+  async resetKey(key: string): Promise<void> {
     await this.command(() => this.client.del(this.keyOf(key)))
   }
 

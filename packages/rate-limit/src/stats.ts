@@ -25,6 +25,16 @@ export class Recorder {
   private readonly latency = new Float64Array(LATENCY_SAMPLES)
   private latencyCount = 0
 
+  /** Zeroes the counters; the store's health (`mode`) is state, not a statistic, and stays. */
+  reset(): void {
+    this.allowed = 0
+    this.limited = 0
+    this.failOpen = 0
+    this.storeErrors = 0
+    this.top.clear()
+    this.latencyCount = 0
+  }
+
   limitedKey(key: string): void {
     const count = this.top.get(key)
     if (count !== undefined) {
@@ -73,6 +83,12 @@ function round(ms: number): number {
 export class LayerCounters {
   readonly all: RouteCounter = { allowed: 0, limited: 0 }
   readonly byRoute = new Map<string, RouteCounter>()
+
+  reset(): void {
+    this.all.allowed = 0
+    this.all.limited = 0
+    this.byRoute.clear()
+  }
 
   counter(label: string | undefined): RouteCounter {
     if (label === undefined) return this.all

@@ -31,7 +31,8 @@ export interface Decision {
 export interface Store {
   readonly kind: string
   consume(key: string, policy: Policy, cost: number): Decision | Promise<Decision>
-  reset(key: string): void | Promise<void>
+  /** Forgets `key` (express-rate-limit's store method of the same name). */
+  resetKey(key: string): void | Promise<void>
   /**
    * Gives back `cost` units counted for `key` (`skipFailedRequests`, `skipSuccessfulRequests`),
    * as long as they still count: a unit of a window that has ended is not given back.

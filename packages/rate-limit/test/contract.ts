@@ -288,7 +288,7 @@ export function storeContract(
       })
       it('forgets a key on reset', async () => {
         await takeMany(fixed(1), 1)
-        await store.reset(key)
+        await store.resetKey(key)
         expect((await take(fixed(1))).allowed).toBe(true)
       })
     })

@@ -363,7 +363,7 @@ describe('the store', () => {
   const broken: Store = {
     kind: 'broken',
     consume: () => Promise.reject(new Error('store down')),
-    reset: () => undefined,
+    resetKey: () => undefined,
   }
 
   // Difference: the default is 'memory' (a local limiter stands in), not an error.
@@ -403,7 +403,32 @@ describe('the store', () => {
     const rl = limiter({ limit: 2, store })
     const app = appWith(rl)
     expect(await statuses(app, 3)).toEqual([200, 200, 429])
-    await rl.reset('127.0.0.1')
+    await rl.resetKey('127.0.0.1')
     expect(await statuses(app, 1)).toEqual([200])
+  })
+})
+
+describe('reset and resetKey', () => {
+  it('forgets one client with resetKey(key), as express-rate-limit names it', async () => {
+    const rl = limiter({ limit: 1 })
+    const app = appWith(rl)
+    expect(await statuses(app, 2)).toEqual([200, 429])
+    await rl.resetKey('127.0.0.1')
+    expect(await statuses(app, 1)).toEqual([200])
+  })
+
+  it('sets the statistics back to zero with reset(), keeping the counts', async () => {
+    const rl = limiter({ limit: 1 })
+    const app = appWith(rl)
+    await statuses(app, 2)
+    rl.reset()
+    expect(rl.stats()).toMatchObject({ allowed: 0, limited: 0, topLimited: [] })
+    expect(await statuses(app, 1)).toEqual([429])
+  })
+
+  it('refuses reset(key), naming resetKey', () => {
+    expect(() => (limiter() as unknown as { reset(key: string): void }).reset('127.0.0.1')).toThrow(
+      /use resetKey\(key\)/,
+    )
   })
 })

@@ -126,7 +126,7 @@ describeRedis('RedisStore with Express', () => {
       res.send('ok')
     })
     await request(app).get('/')
-    await limiter.reset('127.0.0.1')
+    await limiter.resetKey('127.0.0.1')
     expect((await request(app).get('/')).status).toBe(200)
   })
 })

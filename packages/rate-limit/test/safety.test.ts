@@ -221,7 +221,7 @@ describe('stats, get and reset', () => {
     const limiter = rateLimit({ limit: 1, window: '1m' })
     const app = appWith(limiter)
     await request(app).get('/')
-    await limiter.reset('127.0.0.1')
+    await limiter.resetKey('127.0.0.1')
     expect((await request(app).get('/')).status).toBe(200)
   })
 
