@@ -86,9 +86,15 @@ export function createInstrumentation(
     }
     recorder.context ??= new AsyncLocalStorage<Store>()
     const context = recorder.context
-    for (const name of NAMES) {
-      const mod = (given as InstrumentModules)[name]
-      if (mod !== undefined && mod !== null) one(name, mod, context)
+    try {
+      for (const name of NAMES) {
+        const mod = (given as InstrumentModules)[name]
+        if (mod !== undefined && mod !== null) one(name, mod, context)
+      }
+    } catch (err) {
+      // Nothing instrumented: no AsyncLocalStorage for the middleware to enter.
+      if (undo.size === 0) uninstrument()
+      throw err
     }
     return names()
   }

@@ -81,3 +81,42 @@ describe('query() and span() arguments', () => {
     expect(codeOf(() => make().span(undefined, 'x', 'nope' as never))).toBe('ERR_HOTPATH_PROFILER_ARGUMENT')
   })
 })
+
+describe('query instrumentation options', () => {
+  it.each([
+    [{ explain: 'yes' }, /explain must be true, false or/],
+    [{ explain: { minDurationMs: -1 } }, /explain\.minDurationMs must be a number of milliseconds ≥ 0/],
+    [{ explain: { sampleEvery: 0 } }, /explain\.sampleEvery must be an integer from 1/],
+    [{ explain: { minRow: 10 } }, /unknown option "minRow"\. Did you mean "minRows"\?/],
+  ])('rejects explain %j with the fix in the message', (options, message) => {
+    expect(() => profiler({ registry: false, eventLoop: false, ...(options as object) })).toThrow(message)
+  })
+
+  it('instruments every supported driver installed beside the app with instrument("auto")', () => {
+    const prof = profiler({ registry: false, eventLoop: false })
+    expect(prof.instrument('auto').sort()).toEqual(['better-sqlite3', 'ioredis', 'knex', 'mysql2', 'pg'])
+    prof.uninstrument()
+    expect(prof.queries().instrumented).toEqual([])
+    prof.close()
+  })
+
+  it('refuses something that is not a driver module with ERR_HOTPATH_PROFILER_INSTRUMENT', () => {
+    const prof = profiler({ registry: false, eventLoop: false })
+    expect(codeOf(() => prof.instrument({ pg: {} }))).toBe('ERR_HOTPATH_PROFILER_INSTRUMENT')
+    expect(codeOf(() => prof.instrument(null as never))).toBe('ERR_HOTPATH_PROFILER_INSTRUMENT')
+    prof.close()
+  })
+
+  it('refuses to watch something that is not a pool with ERR_HOTPATH_PROFILER_POOL', () => {
+    const prof = profiler({ registry: false, eventLoop: false })
+    expect(codeOf(() => prof.watchPool({}))).toBe('ERR_HOTPATH_PROFILER_POOL')
+    prof.close()
+  })
+
+  it('does not modify the explain options it is given', () => {
+    const explain = Object.freeze({ minDurationMs: 5 })
+    const prof = profiler({ registry: false, eventLoop: false, explain })
+    expect(explain).toEqual({ minDurationMs: 5 })
+    prof.close()
+  })
+})
