@@ -255,6 +255,15 @@ export function runStream(
     return result
   }
 
+  // A HEAD response carries no body (RFC 9110 §9.3.2): the headers a GET would get, no query run.
+  if ((res as { req?: { method?: string } }).req?.method === 'HEAD') {
+    start()
+    pull.close()
+    result.completed = true
+    res.end()
+    ctx.record(res, result)
+    return Promise.resolve(result)
+  }
   return loop()
     .catch((error: unknown) => {
       if (idle !== undefined) clearTimeout(idle)

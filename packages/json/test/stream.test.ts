@@ -88,6 +88,25 @@ describe('res.stream', () => {
     expect((await s.get('/s?fields=name')).text).toBe('[{"name":"row 0"},{"name":"row 1"}]')
   })
 
+  it('answers HEAD with the headers of GET and pulls nothing from the source', async () => {
+    const { state, source } = counted(10)
+    const { s } = await app((_req, res) => void res.stream?.(source, { format: 'ndjson' }))
+    const r = await new Promise<{ status: number; type: string | undefined }>((resolve, reject) => {
+      const http = require('node:http') as typeof import('node:http')
+      const req = http.request(
+        { port: s.port, host: '127.0.0.1', path: '/s', method: 'HEAD', agent: false },
+        (res) => {
+          res.resume()
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, type: res.headers['content-type'] }))
+        },
+      )
+      req.on('error', reject)
+      req.end()
+    })
+    expect(r).toEqual({ status: 200, type: 'application/x-ndjson; charset=utf-8' })
+    expect(state.pulled).toBe(0)
+  })
+
   it('uses the status option', async () => {
     const { s } = await app((_req, res) => void res.stream?.([1], { status: 206 }))
     expect((await s.get('/s')).status).toBe(206)
