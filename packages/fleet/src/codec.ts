@@ -136,6 +136,17 @@ export class Merger {
     if (last > this.high) this.high = last
   }
 
+  /** Adds everything another merger of the same layout holds (over its touched range only). */
+  addMerger(other: Merger): void {
+    if (other.high < 0) return
+    const counts = this.counts
+    const src = other.counts
+    for (let i = other.low; i <= other.high; i++) counts[i] = (counts[i] as number) + (src[i] as number)
+    this.total += other.total
+    if (other.low < this.low) this.low = other.low
+    if (other.high > this.high) this.high = other.high
+  }
+
   get count(): number {
     return this.total
   }

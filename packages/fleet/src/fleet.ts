@@ -20,7 +20,7 @@ import { connect } from './redis'
 import { createRegressionDetector } from './regression'
 import { createSnapshotter, type Snapshot } from './snapshot'
 import type { AlertEvent, Fleet, FleetOptions } from './types'
-import { type Merged, mergeView } from './view'
+import { DecodeCache, type Merged, mergeView } from './view'
 
 const HOUR = 3_600_000
 const DAY = 24 * HOUR
@@ -57,6 +57,7 @@ export function fleet(options: Readonly<FleetOptions>): Fleet {
   const notifier = createNotifier(config.webhookTimeoutMs, log)
   const detector = config.regressions ? createRegressionDetector(config.regressions) : null
   let cached: { at: number; merged: Promise<Merged> } | null = null
+  const decodeCache = new DecodeCache()
   let lastMinute = -1
   let closed = false
 
@@ -226,7 +227,8 @@ export function fleet(options: Readonly<FleetOptions>): Fleet {
         ids = [self]
         snapshots = [own]
       }
-      return mergeView(config.app, self, at, ids, snapshots)
+      decodeCache.keep(ids)
+      return mergeView(config.app, self, at, ids, snapshots, decodeCache)
     })()
     cached = { at, merged }
     merged.catch(() => {

@@ -26,6 +26,7 @@ export function mergeView(
   at: number,
   ids: readonly string[],
   snapshots: ReadonlyArray<Snapshot | null>,
+  decoded?: DecodeCache,
 ): Merged {
   const fresh: Decoded[] = []
   const stale: string[] = []
@@ -35,7 +36,7 @@ export function mergeView(
     const ageMs = s ? Math.max(0, at - s.at) : Number.POSITIVE_INFINITY
     const isStale = !s || ageMs > 2 * s.intervalMs
     if (isStale) stale.push(id)
-    if (s && !isStale) fresh.push(decode(s))
+    if (s && !isStale) fresh.push(decoded ? decoded.get(s) : decode(s))
     instances.push(instanceRow(id, s, ageMs, isStale))
   })
   for (const row of instances) {
@@ -69,12 +70,12 @@ export function mergeView(
     let rps = 0
     for (const p of same) {
       m.addRun(p.run)
-      if (layoutKey === '3600000000:3') all.addRun(p.run)
       count += p.c
       errors += p.e
       if (p.max > max) max = p.max
       rps += p.s > 0 ? p.c / p.s : 0
     }
+    if (m === merger) all.addMerger(m)
     const [p50, p95, p99] = m.percentiles(PS, max)
     routes.push({
       route: label,
@@ -147,6 +148,28 @@ export interface Merged {
   slower(route: string, ms: number): number
   /** Responses per second by status class, summed over the fresh instances. */
   statusRps: Record<string, number>
+}
+
+/**
+ * Decoded snapshots kept between reads: an instance's snapshot changes once per interval, the view
+ * is read more often (every poll of every open page), so each snapshot is inflated once.
+ */
+export class DecodeCache {
+  private readonly byId = new Map<string, { at: number; decoded: Decoded }>()
+
+  get(snapshot: Snapshot): Decoded {
+    const hit = this.byId.get(snapshot.id)
+    if (hit && hit.at === snapshot.at) return hit.decoded
+    const decoded = decode(snapshot)
+    this.byId.set(snapshot.id, { at: snapshot.at, decoded })
+    return decoded
+  }
+
+  /** Forgets instances no longer in the fleet. */
+  keep(ids: readonly string[]): void {
+    const live = new Set(ids)
+    for (const id of this.byId.keys()) if (!live.has(id)) this.byId.delete(id)
+  }
 }
 
 function decode(snapshot: Snapshot): Decoded {
