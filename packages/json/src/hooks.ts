@@ -24,7 +24,7 @@ export function createHooks<S>(
   states: WeakMap<ServerResponse, S>,
   shapes: (state: S) => boolean,
   maskOf: (state: S) => FieldMask,
-  maskedJson: (state: S, res: Response, body: unknown) => unknown,
+  maskedJson: (state: S, res: Response, body: unknown, layer?: (body: unknown) => unknown) => unknown,
   streamTo: (
     res: ServerResponse,
     source: unknown,
@@ -38,12 +38,14 @@ export function createHooks<S>(
   const masks = new WeakMap<Request, FieldMask>()
 
   /** The masking `res.json`: this instance's responses go through it, others to `prev`. */
-  const jsonThrough = (prev: Json): Json =>
+  const jsonThrough = (prev: Json, layer: boolean): Json =>
     function hotpathJson(this: Response, ...args: unknown[]) {
       const state = states.get(this)
       // Express 4's deprecated res.json(status, body) goes through untouched.
       if (state === undefined || !shapes(state) || args.length !== 1) return prev.apply(this, args)
-      return maskedJson(state, this, args[0])
+      return layer
+        ? maskedJson(state, this, args[0], prev as (body: unknown) => unknown)
+        : maskedJson(state, this, args[0])
     }
 
   const streamMethod: StreamFn = function stream(this: Response, source, o) {
@@ -59,14 +61,19 @@ export function createHooks<S>(
       if (usableResponse(base) && !Object.hasOwn(res, 'json') && typeof base.json === 'function') {
         responseBases.add(base)
         const prev = base.json as Json
-        Object.defineProperty(base, 'json', { value: jsonThrough(prev), writable: true, configurable: true })
+        Object.defineProperty(base, 'json', {
+          value: jsonThrough(prev, false),
+          writable: true,
+          configurable: true,
+        })
         if (typeof base.stream !== 'function') {
           Object.defineProperty(base, 'stream', { value: streamMethod, writable: true, configurable: true })
         }
         return
       }
       const own = res as unknown as Record<string, unknown>
-      own.json = jsonThrough(res.json as Json)
+      // A json another layer set on this response is kept in the path; Express's is not a layer.
+      own.json = jsonThrough(res.json as Json, Object.hasOwn(res, 'json'))
       own.stream = streamMethod
     },
 

@@ -125,8 +125,14 @@ export function fields(options: Readonly<FieldsOptions> = {}): FieldsMiddleware 
   }
 
   /** `res.json` with the mask applied; the body's unmasked size is measured now and then. */
-  function maskedJson(state: State, res: Response, body: unknown): unknown {
+  function maskedJson(
+    state: State,
+    res: Response,
+    body: unknown,
+    layer?: (body: unknown) => unknown,
+  ): unknown {
     const { req, mask } = state
+    if (layer !== undefined) return throughLayer(state, res, body, layer)
     const app = req.app
     const replacer = app?.get('json replacer')
     const spaces = app?.get('json spaces')
@@ -168,6 +174,29 @@ export function fields(options: Readonly<FieldsOptions> = {}): FieldsMiddleware 
     }
     if (!res.get('Content-Type')) res.set('Content-Type', 'application/json')
     return res.send(text)
+  }
+
+  /**
+   * Another layer replaced `res.json` on this response before this instance did: it gets the
+   * masked value (so what it adds, an envelope or a header, still happens), and sends it itself.
+   */
+  function throughLayer(
+    state: State,
+    res: Response,
+    body: unknown,
+    layer: (body: unknown) => unknown,
+  ): unknown {
+    const node = nodeOf(state.mask)
+    recorder.response(routeOf(state.req), node !== undefined)
+    if (node === undefined) return layer.call(res, body)
+    const seen: Seen | undefined = state.strict && state.schema === undefined ? new Map() : undefined
+    const value = applyNode(node, body, seen)
+    const unknown = seen === undefined ? undefined : unknownIn(node, seen)
+    if (unknown !== undefined) {
+      reject(res, unknownFieldError(unknown))
+      return res
+    }
+    return layer.call(res, value)
   }
 
   const hooks = createHooks<State>(

@@ -354,7 +354,7 @@ describe('res.json and res.stream on the app', () => {
     expect((await s.get('/b?only=title&fields=id')).text).toBe('{"title":"Hello"}')
   })
 
-  it('masks through a res.json another layer replaced on the response', async () => {
+  it('masks through a res.json another layer replaced on the response, keeping that layer in the path', async () => {
     const a = express()
     a.use((_req, res, next) => {
       const json = res.json.bind(res)
@@ -370,6 +370,7 @@ describe('res.json and res.stream on the app', () => {
     servers.push(s)
     const r = await s.get('/post?fields=id')
     expect(r.text).toBe('{"id":1}')
+    expect(r.headers['x-wrapped']).toBe('1')
   })
 
   it('works in a mounted sub-app', async () => {
