@@ -7,7 +7,7 @@ import { buildEntry, type Placement, storeEntry } from './entry'
 import { secondaryKey } from './key'
 import { createLease } from './lock'
 import type { RouteConfig } from './options'
-import { responseVerdict } from './policy'
+import { responseVerdict, type Verdict } from './policy'
 import { replay } from './replay'
 import { missStatus, resolveTtl } from './status'
 import { compressibleType } from './variants'
@@ -35,6 +35,8 @@ export interface Ctx {
   ttl?: number | Promise<number>
   /** Why it will not be stored, when known before the body is (e.g. too large). */
   notStored?: string
+  /** The verdict on the headers as they went out (computed for Cache-Status). */
+  headVerdict?: Verdict
   /** A later `cache.route()` layer keys the request differently: this context stores nothing. */
   superseded?: boolean
 }
@@ -65,7 +67,7 @@ export function createFlow(engine: Engine): Flow {
       return undefined
     }
     const at = now()
-    const verdict = responseVerdict(captured.status, captured.headers, route, at)
+    const verdict = ctx.headVerdict ?? responseVerdict(captured.status, captured.headers, route, at)
     if (!verdict.store) {
       counters.notStored(verdict.reason)
       return undefined

@@ -67,6 +67,8 @@ export function missStatus(engine: Engine, ctx: Ctx): { value: { toString(): str
     try {
       const { res, route } = ctx
       const verdict = responseVerdict(res.statusCode, res.getHeaders(), route, engine.cfg.now())
+      // The headers the capture reads back once the head is out: the store decision reuses it.
+      ctx.headVerdict = verdict
       const reason = verdict.store ? (ctx.notStored ?? lateReason(ctx, verdict)) : verdict.reason
       if (reason !== undefined) return engine.status(`fwd=miss; detail=${reason}`)
       const known =
