@@ -1,5 +1,5 @@
-// `npm run bench -- overload`: the same app (GET /work: CPU plus a wait that grows with the
-// requests running at once) with no protection, an under-pressure-style fixed threshold, and
+// `npm run bench -- overload`: the same app (GET /work: CPU plus a wait on a pooled resource
+// that grows with the requests running at once, bench/servers/overload.mjs) with no protection, an under-pressure-style fixed threshold, and
 // @hotpath/overload, offered 1×, 2× and 3× its measured capacity in one run.
 // Capacity is what the unprotected app serves with 32 connections; the unloaded p99 is its p99
 // at half of that rate. Per server and load: goodput (2xx within the 100 ms SLO, per second),

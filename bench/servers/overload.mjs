@@ -1,6 +1,8 @@
-// The overload scenario's app: GET /work costs CPU_MS of CPU plus a wait that grows with the
-// requests running at once (BASE_MS + PER_ACTIVE_MS × active, a shared resource such as a
-// database slowing down under contention), and answers a 1 KB JSON body.
+// The overload scenario's app: GET /work costs `cpuMs` of CPU plus a wait on a shared resource
+// (a database with `poolSize` workers, each request `serviceMs` of its time): past `poolSize`
+// requests at once, the resource is shared among them (processor sharing), so each one's wait
+// grows with the requests running at once while the throughput stays at poolSize / serviceMs.
+// It answers a 1 KB JSON body.
 // `protect`: 'none' (plain Express), 'threshold' (an under-pressure-style fixed threshold:
 // every request refused with 503 while the sampled event-loop utilisation or delay is above
 // its limit, as @fastify/under-pressure does), or 'overload' (@hotpath/overload, defaults).
@@ -41,9 +43,9 @@ function fixedThreshold({ maxUtilization = 0.98, maxDelayMs = 100, sampleMs = 10
 }
 
 export default async function server(options = {}) {
-  const cpuMs = options.cpuMs ?? 0.3
-  const baseMs = options.baseMs ?? 5
-  const perActiveMs = options.perActiveMs ?? 0.5
+  const cpuMs = options.cpuMs ?? 0.2
+  const serviceMs = options.serviceMs ?? 5
+  const poolSize = options.poolSize ?? 8
   const app = express()
   let close
   if (options.protect === 'threshold') {
@@ -70,7 +72,7 @@ export default async function server(options = {}) {
         active--
         res.json(json1k)
       },
-      baseMs + perActiveMs * active,
+      serviceMs * Math.max(1, active / poolSize),
     )
   })
   return { listener: app, close }
