@@ -137,6 +137,25 @@ describeRedis('the Redis tier', () => {
     expect(value).toBe('old')
   })
 
+  it('runs the factory once for two instances without a bus, waiters polling the lease', async () => {
+    const prefix = uniquePrefix('cache-nobus')
+    const a = make(prefix, { bus: false, lock: { wait: '2s' } })
+    const b = make(prefix, { bus: false, lock: { wait: '2s' } })
+    let runs = 0
+    const factory = async () => {
+      runs++
+      await sleep(100)
+      return 'v'
+    }
+    const values = await Promise.all([
+      ...Array.from({ length: 20 }, () => a.getOrSet('hot', factory)),
+      ...Array.from({ length: 20 }, () => b.getOrSet('hot', factory)),
+    ])
+    expect(runs).toBe(1)
+    expect(new Set(values)).toEqual(new Set(['v']))
+    expect(a.stats().locks.waits + b.stats().locks.waits).toBe(1)
+  })
+
   it('deletes a key in Redis so no instance reads it again', async () => {
     const prefix = uniquePrefix('cache-del')
     const a = make(prefix)
