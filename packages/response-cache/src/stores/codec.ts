@@ -24,6 +24,10 @@ interface EntryMeta {
   c: boolean
   b: number
   v: Array<[string, number]>
+  /** initialAge (ms), when not 0. */
+  a?: number
+  /** mustRevalidate, when true. */
+  m?: true
 }
 
 function frame(kind: number, meta: unknown, parts: readonly Buffer[]): Buffer {
@@ -53,6 +57,8 @@ export function encode(value: StoredValue): Buffer {
     b: value.body.length,
     v: names.map((n) => [n, (value.variants[n] as Buffer).length]),
   }
+  if (value.initialAge) meta.a = value.initialAge
+  if (value.mustRevalidate) meta.m = true
   return frame(KIND_ENTRY, meta, [value.body, ...names.map((n) => value.variants[n] as Buffer)])
 }
 
@@ -118,6 +124,8 @@ export function decode(buffer: Buffer | null | undefined): StoredValue | undefin
     route: m.r,
     front: m.f,
     compress: m.c,
+    initialAge: typeof m.a === 'number' && Number.isFinite(m.a) && m.a > 0 ? m.a : 0,
+    mustRevalidate: m.m === true,
   }
   return entry
 }
