@@ -54,7 +54,7 @@ export function createEngine(cfg: Config, logger: Logger | undefined): Engine {
   )
   /** An entry invalidated here after it was stored (or from before an outage) is a miss. */
   const usable = (entry: CacheEntry | undefined): CacheEntry | undefined =>
-    entry === undefined || !invalidations.refuses(entry, now()) ? entry : undefined
+    entry === undefined || !invalidations.refuses(entry) ? entry : undefined
 
   const engine: Engine = {
     cfg,

@@ -48,7 +48,7 @@ export interface Invalidations {
   /** Puts an invalidation of `tag` in force here, then has the store apply it (retried until it does). */
   invalidate(tag: string): Promise<InvalidationResult>
   /** Whether a stored entry must not be served: invalidated here after it was stored, or from before an outage. */
-  refuses(entry: CacheEntry, at: number): boolean
+  refuses(entry: CacheEntry): boolean
   /** Whether an entry with these tags, from a miss that began at `since`, was invalidated meanwhile. */
   invalidatedSince(tags: readonly string[], since: number): boolean
   /** Invalidations not yet applied by the store. */
@@ -83,6 +83,7 @@ export function createInvalidations(
   let inOutage = false
   let outageSince = 0
   let recoveryUntil = 0
+  let nextSweep = 0
 
   const apply = (tag: string, at: number): Promise<number> =>
     Promise.resolve(tag === ALL ? Promise.resolve(store.clear()).then(() => 0) : store.deleteTag(tag, at))
@@ -165,7 +166,14 @@ export function createInvalidations(
         return { removed: 0, applied: false, pending: pendingCount }
       }
     },
-    refuses(entry, at) {
+    refuses(entry) {
+      // The common case (no outage, nothing invalidated lately) costs a hit two comparisons.
+      if (!inOutage && recoveryUntil === 0 && marks.size === 0) return false
+      const at = now()
+      if (at >= nextSweep) {
+        nextSweep = at + hold
+        for (const [tag, m] of marks) if (m.applied && m.keepUntil <= at) marks.delete(tag)
+      }
       // The first read that works after an outage runs before it is known to be over.
       if (inOutage || recoveryUntil !== 0) {
         if (!inOutage && at >= recoveryUntil) recoveryUntil = 0

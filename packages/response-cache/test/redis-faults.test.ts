@@ -390,3 +390,39 @@ describeRedis('an invalidation by another instance while a miss is in flight', (
     expect(next.headers['cache-status']).toBe('hotpath; fwd=miss; stored')
   })
 })
+
+describeRedis('the miss lock while its holder works', () => {
+  const clients: Redis[] = []
+  const servers: Served[] = []
+  afterAll(async () => {
+    await Promise.all(servers.map((s) => s.close()))
+    for (const c of clients) c.disconnect()
+  })
+
+  it('keeps the other instance waiting for a handler that outlasts one lease', async () => {
+    const prefix = uniquePrefix('cache-lease')
+    let calls = 0
+    const make = async () => {
+      const client = clientOf(redisUrl())
+      clients.push(client)
+      await new Promise((resolve) => client.once('ready', resolve))
+      const store = new RedisStore({ client, prefix, commandTimeout: 200 })
+      const cache = responseCache({ store, logger: quiet })
+      const app = express()
+      app.get('/long', cache, async (_req, res) => {
+        calls++
+        await new Promise((r) => setTimeout(r, 900))
+        res.send('made once')
+      })
+      const served = await serve(app)
+      servers.push(served)
+      return () => served.get('/long', { host: 'shop.example' })
+    }
+    const [a, b] = [await make(), await make()]
+    const first = a()
+    await new Promise((r) => setTimeout(r, 50))
+    const second = await b()
+    expect([(await first).text, second.text]).toEqual(['made once', 'made once'])
+    expect(calls).toBe(1)
+  })
+})
