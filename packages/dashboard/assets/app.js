@@ -201,6 +201,15 @@
         })
       : []
     fillTable('cache-routes', rows, 'No cached routes yet.')
+    fillTable('cache-not-stored', notStoredRows(cache), 'No miss went unstored.')
+  }
+
+  /** Misses the response cache did not store, by reason (its Cache-Status detail), most first. */
+  function notStoredRows(cache) {
+    const reasons = cache?.notStored ?? {}
+    return Object.keys(reasons)
+      .sort((a, b) => reasons[b] - reasons[a])
+      .map((reason) => [reason, fmt.num(reasons[reason])])
   }
 
   function renderCompression(c) {
