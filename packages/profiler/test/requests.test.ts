@@ -480,3 +480,63 @@ describe('seeing the end of every response', () => {
     expect([totalOf(a), totalOf(b)]).toEqual([4, 4])
   })
 })
+
+describe("N+1 severity (Sentry's rule) and slow routes", () => {
+  function appWith(clock: FakeClock, pattern: 'consecutive' | 'interleaved', msPerQuery: number) {
+    const prof = make({ clock, eventLoop: false })
+    const app = express()
+    app.use(prof)
+    app.get('/report', async (req, res) => {
+      for (let i = 0; i < 5; i++) {
+        await prof.query(req, 'SELECT * FROM lines WHERE report_id = $1', async () =>
+          clock.advanceMs(msPerQuery),
+        )
+        if (pattern === 'interleaved')
+          await prof.query(req, 'SELECT * FROM notes WHERE line_id = $1', async () => 0)
+      }
+      res.send('ok')
+    })
+    return { prof, app }
+  }
+  const severityOf = (prof: ReturnType<typeof make>) =>
+    prof.queries().nPlusOne.find((f) => f.shape.includes('lines'))?.severity
+
+  it('marks an N+1 critical when 5 consecutive runs of its shape take 50 ms or more in total', async () => {
+    const clock = fakeClock()
+    const { prof, app } = appWith(clock, 'consecutive', 12)
+    await supertest(app).get('/report').expect(200)
+    await until(() => prof.queries().nPlusOne.length === 1)
+    expect(prof.queries().nPlusOne[0]).toMatchObject({ severity: 'critical', consecutive: 5, count: 5 })
+    expect(prof.queries().nPlusOne[0]?.totalMs).toBeGreaterThanOrEqual(60)
+  })
+
+  it('keeps an N+1 a warning when its runs are not consecutive', async () => {
+    const clock = fakeClock()
+    const { prof, app } = appWith(clock, 'interleaved', 12)
+    await supertest(app).get('/report').expect(200)
+    await until(() => prof.queries().nPlusOne.length === 2)
+    expect(severityOf(prof)).toBe('warning')
+  })
+
+  it('keeps an N+1 a warning when 5 consecutive runs take under 50 ms', async () => {
+    const clock = fakeClock()
+    const { prof, app } = appWith(clock, 'consecutive', 2)
+    await supertest(app).get('/report').expect(200)
+    await until(() => prof.queries().nPlusOne.length === 1)
+    expect(severityOf(prof)).toBe('warning')
+  })
+
+  it('reports an N+1 on a route whose p95 is 100 ms or more as an insight of its own', async () => {
+    const clock = fakeClock()
+    const { prof, app } = appWith(clock, 'consecutive', 25)
+    await supertest(app).get('/report').expect(200)
+    await until(() => prof.queries().nPlusOne.length === 1)
+    const insight = prof.insights().find((i) => i.id === 'n-plus-one-slow-route')
+    expect(insight).toMatchObject({
+      severity: 'critical',
+      route: 'GET /report',
+      evidence: { shape: 'SELECT * FROM lines WHERE report_id = ?', count: 5 },
+    })
+    expect(insight?.action).toContain('Batch the lookups')
+  })
+})
