@@ -140,6 +140,24 @@ describe('recovery', () => {
   })
 })
 
+describe('capacity and options', () => {
+  it('rejects a call beyond capacity with ERR_HOTPATH_BREAKER_CAPACITY', async () => {
+    await setUpstream('ok', 100)
+    const call = upstreamBreaker({ capacity: 1, timeout: 1000 })
+    const first = call()
+    expect(await codeOf(call())).toBe('ERR_HOTPATH_BREAKER_CAPACITY')
+    expect(await first).toBe('fresh')
+  })
+
+  it('does not change the options it was given', () => {
+    const options = Object.freeze({ name: 'frozen', timeout: '1s', failureRate: 0.5 })
+    const copy = { ...options }
+    const b = breaker(fetchUpstream, options)
+    b.shutdown()
+    expect(options).toEqual(copy)
+  })
+})
+
 describe('slow calls', () => {
   it('opens on the slow-call rate even though every call succeeded', async () => {
     await setUpstream('ok', 120)
