@@ -391,6 +391,31 @@ describe('Vary secondary keys (RFC 9111 §4.1)', () => {
   })
 })
 
+describe('Vary: Accept-Encoding', () => {
+  it('is not added to a short JSON body of unknown length', async () => {
+    const { s } = await setup((_req, res) => {
+      res.type('json').write('{"a"')
+      res.end(':1}')
+    })
+    expect((await s.get('/r')).headers.vary).toBeUndefined()
+    expect((await s.get('/r', { 'accept-encoding': 'gzip' })).headers.vary).toBeUndefined()
+  })
+
+  it('is added to a compressible body known to be large enough', async () => {
+    const { s } = await setup((_req, res) => res.json({ a: 'x'.repeat(2000) }))
+    expect((await s.get('/r')).headers.vary).toBe('Accept-Encoding')
+  })
+
+  it('goes on the hits of a large body that was streamed without a length', async () => {
+    const { s } = await setup((_req, res) => {
+      res.type('json').write('{"a":"')
+      res.end(`${'x'.repeat(2000)}"}`)
+    })
+    expect((await s.get('/r')).headers.vary).toBeUndefined()
+    expect((await s.get('/r')).headers.vary).toBe('Accept-Encoding')
+  })
+})
+
 describe('Cache-Status of a miss that is not stored', () => {
   it('says ttl-0 for a dynamic ttl of 0 and counts it', async () => {
     const { s, cache } = await setup((_req, res) => res.end('x'), { ttl: () => 0 })
