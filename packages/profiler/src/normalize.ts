@@ -6,7 +6,8 @@
  * - string literals (`'it''s'`, `E'…'`, dollar-quoted `$$…$$`) and numbers become `?`;
  * - bind parameters (`$1`, `:name`, `@p1`) become `?`;
  * - lists of placeholders (`IN (?, ?, ?)`, `VALUES (?, ?), (?, ?)`) collapse to one;
- * - runs of whitespace become one space. Identifiers, keywords and `"quoted identifiers"` stay.
+ * - runs of whitespace become one space; SQL keywords are upper-cased (`select` and `SELECT`
+ *   are one shape: knex writes lower case). Identifiers and `"quoted identifiers"` stay.
  *
  * Linear in the input: every pattern below is a single pass with no nested quantifiers over
  * overlapping classes.
@@ -22,6 +23,8 @@ const NUMBERS = /(?<![\w$."])-?(?:0x[0-9a-f]+|\d+(?:\.\d+)?(?:e[+-]?\d+)?)\b/gi
 const WHITESPACE = /\s+/g
 const LIST = /\(\s*\?(?:\s*,\s*\?)+\s*\)/g
 const TUPLES = /\(\?\)(?:\s*,\s*\(\?\))+/g
+const KEYWORDS =
+  /("[^"]*"|`[^`]*`)|\b(select|from|where|and|or|not|in|is|null|like|ilike|between|exists|insert|into|values|update|set|delete|join|inner|left|right|full|outer|cross|on|using|as|order|group|by|having|limit|offset|asc|desc|distinct|union|all|any|case|when|then|else|end|with|returning|for|true|false)\b/gi
 
 export function normalizeSql(sql: string): string {
   let s = sql.length > MAX_SQL ? sql.slice(0, MAX_SQL) : sql
@@ -31,7 +34,12 @@ export function normalizeSql(sql: string): string {
   s = s.replace(BIND, '?')
   s = s.replace(NUMBERS, '?')
   s = s.replace(WHITESPACE, ' ').trim()
+  s = s.replace(KEYWORDS, upperKeyword)
   s = s.replace(LIST, '(?)')
   s = s.replace(TUPLES, '(?)')
   return s.length > MAX_SHAPE ? `${s.slice(0, MAX_SHAPE)}…` : s
+}
+
+function upperKeyword(match: string, quoted: string | undefined): string {
+  return quoted === undefined ? match.toUpperCase() : quoted
 }

@@ -38,6 +38,18 @@ describe('normalizeSql', () => {
     )
   })
 
+  it('upper-cases keywords so lower-case SQL (knex) has the shape of the same SQL in upper case', () => {
+    expect(normalizeSql('select * from "items" where "order_id" = ? limit 1')).toBe(
+      'SELECT * FROM "items" WHERE "order_id" = ? LIMIT ?',
+    )
+  })
+
+  it('keeps the case of identifiers, quoted ones included', () => {
+    expect(normalizeSql('SELECT Name AS "from", `select` FROM Users')).toBe(
+      'SELECT Name AS "from", `select` FROM Users',
+    )
+  })
+
   it('keeps PostgreSQL casts', () => {
     expect(normalizeSql("SELECT '5'::int")).toBe('SELECT ?::int')
   })
