@@ -199,6 +199,13 @@ export interface CacheStats {
   storeErrors: number
   entries: number
   bytes: number
+  /**
+   * Body, variant and header bytes of the stored entries (what "cache size" means on the page);
+   * `null` when the store cannot tell (Redis: its own accounting is not read synchronously).
+   */
+  storedBytes?: number | null
+  /** Memory the memory store reserved in slabs for those bodies (shown beside, not as, the size). */
+  slabBytes?: number
   /** hits / (hits + misses + stale), 0..1. */
   hitRatio: number
   estimatedMemoryBytes: number

@@ -185,7 +185,7 @@
 
   function renderCache(cache) {
     setText('kpi-hit', cache ? fmt.pct(cache.hitRatio) : '–')
-    setText('kpi-cache-bytes', cache ? `${fmt.bytes(cache.bytes)} · ${fmt.num(cache.entries)} entries` : '–')
+    setText('kpi-cache-bytes', cacheSize(cache))
     if (cache) push(history.hit, cache.hitRatio * 100)
     const rows = cache
       ? Object.keys(cache.routes).map((route) => {
@@ -212,8 +212,28 @@
       .map((reason) => [reason, fmt.num(reasons[reason])])
   }
 
+  /**
+   * Stored body and header bytes, with the slab memory the memory store reserved beside them; a
+   * store that cannot tell (Redis) says so rather than showing 0 B.
+   */
+  function cacheSize(cache) {
+    if (!cache) return '–'
+    if (cache.storedBytes === null) return `unknown (${cache.store || 'store'} keeps its own count)`
+    const stored = typeof cache.storedBytes === 'number' ? cache.storedBytes : cache.bytes
+    const slabs = typeof cache.slabBytes === 'number' ? ` · slabs ${fmt.bytes(cache.slabBytes)}` : ''
+    return `${fmt.bytes(stored)} · ${fmt.num(cache.entries)} entries${slabs}`
+  }
+
   function renderCompression(c) {
-    setText('kpi-saved', c ? `${fmt.bytes(c.totals.bytesSaved)} (${fmt.pct(1 - c.totals.ratio)})` : '–')
+    // Nothing compressed yet is not "0 B saved (100%)".
+    setText(
+      'kpi-saved',
+      !c
+        ? '–'
+        : c.totals.bytesIn > 0
+          ? `${fmt.bytes(c.totals.bytesSaved)} (${fmt.pct(1 - c.totals.ratio)})`
+          : 'nothing compressed yet',
+    )
     const encodings = c
       ? Object.keys(c.encodings).map((name) => {
           const e = c.encodings[name]

@@ -38,6 +38,10 @@ export function createCounters(): Counters {
   let bypasses: Record<string, number> = {}
   let notStored: Record<string, number> = {}
   let routes = new Map<string, RouteCounts>()
+  let lastMiss: RouteCounts | undefined
+  const forgetMiss = () => {
+    lastMiss = undefined
+  }
   const routeOf = (label: string): RouteCounts => {
     let counts = routes.get(label)
     if (counts === undefined) {
@@ -62,7 +66,11 @@ export function createCounters(): Counters {
     },
     miss(route) {
       misses++
-      routeOf(route).misses++
+      const counts = routeOf(route)
+      counts.misses++
+      lastMiss = counts
+      // Paired only within this synchronous step (see notStored).
+      queueMicrotask(forgetMiss)
     },
     stale(route) {
       staleServed++
@@ -71,6 +79,16 @@ export function createCounters(): Counters {
     notStored(reason) {
       const key = NOT_STORED_KEYS[reason] ?? 'other'
       notStored[key] = (notStored[key] ?? 0) + 1
+      // A response that says `no-store` (the dashboard's own JSON, an API marked so) was never
+      // the cache's to keep: it is a bypass, not a miss of the app. The flow reports it in the
+      // same synchronous step as its miss, so the last miss is this request's.
+      if (key === 'noStore' && lastMiss !== undefined) {
+        misses--
+        lastMiss.misses--
+        lastMiss.bypasses++
+        bypasses.noStore = (bypasses.noStore ?? 0) + 1
+      }
+      lastMiss = undefined
     },
     bypass(route, reason) {
       bypasses[reason] = (bypasses[reason] ?? 0) + 1
@@ -97,6 +115,8 @@ export function createCounters(): Counters {
         storeErrors: counters.storeErrors,
         entries: size.entries,
         bytes: size.bytes,
+        storedBytes: size.storedBytes === undefined ? size.bytes : size.storedBytes,
+        ...(size.slabBytes === undefined ? {} : { slabBytes: size.slabBytes }),
         hitRatio: served === 0 ? 0 : hits / served,
         estimatedMemoryBytes: store.kind === 'memory' ? size.bytes : 0,
         routes: perRoute,
@@ -111,6 +131,7 @@ export function createCounters(): Counters {
       bypasses = {}
       notStored = {}
       routes = new Map()
+      lastMiss = undefined
       counters.stores = 0
       counters.invalidations = 0
       counters.coalesced = 0

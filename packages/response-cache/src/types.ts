@@ -52,6 +52,18 @@ export type MaybePromise<T> = T | Promise<T>
  * costs no microtask. Only real failures (the store is unreachable) reject; a missing,
  * expired or unreadable value is `undefined`.
  */
+/** What a store can tell synchronously about what it holds. */
+export interface StoreSize {
+  entries: number
+  /** The memory accounted against the store's bound (memory store), 0 when unknown. */
+  bytes: number
+  evictions: number
+  /** Body, variant and header bytes of the stored entries; `null` when the store cannot tell. */
+  storedBytes?: number | null
+  /** Memory reserved for bodies in slabs (memory store). */
+  slabBytes?: number
+}
+
 export interface CacheStore {
   /** `memory`, `redis`, … — reported in stats. */
   readonly kind: string
@@ -90,7 +102,7 @@ export interface CacheStore {
   /** Whether the lock of `key` is held. Optional: without it a waiter polls until `lockTtl`. */
   locked?(key: string): MaybePromise<boolean>
   /** Entries and bytes held, when the store can tell cheaply. */
-  size(): { entries: number; bytes: number; evictions: number }
+  size(): StoreSize
   close(): MaybePromise<void>
 }
 

@@ -1,5 +1,5 @@
 import { optionError, parseBytes, rejectUnknownOptions } from '@hotpath/core'
-import type { CacheStore, StoredValue } from '../types'
+import type { CacheStore, StoredValue, StoreSize } from '../types'
 import { type Slab, Slabs, slabSizeFor } from './slabs'
 
 export interface MemoryStoreOptions {
@@ -18,6 +18,8 @@ interface Slot {
   /** Where the body and variants were copied, and how many bytes of it they take. */
   slab: Slab | undefined
   length: number
+  /** What the dashboard calls the entry's size: its body, variant and header bytes. */
+  stored: number
 }
 
 /**
@@ -54,6 +56,18 @@ function metaSize(key: string, value: StoredValue, tags: readonly string[]): num
   return bytes
 }
 
+/** Header name and value bytes of a value (the headers replayed with it). */
+function headerBytes(value: StoredValue): number {
+  if (value.kind === 'vary') return 0
+  let bytes = 0
+  for (const [name, v] of value.headers) {
+    bytes +=
+      name.length +
+      (typeof v === 'string' ? Buffer.byteLength(v) : v.reduce((n, part) => n + Buffer.byteLength(part), 0))
+  }
+  return bytes
+}
+
 /** The body and variant bytes of a value: what goes into a slab. */
 function payloadSize(value: StoredValue): number {
   if (value.kind === 'vary') return 0
@@ -82,6 +96,7 @@ export class MemoryStore implements CacheStore {
   private readonly slabs: Slabs
   private readonly empty = Buffer.alloc(0)
   private metaBytes = 0
+  private storedBytes = 0
   private evictions = 0
   private lockSeq = 0
   private cursor: IterableIterator<[string, Slot]> | undefined
@@ -117,11 +132,13 @@ export class MemoryStore implements CacheStore {
       return
     }
     // Copied before the old entry goes: overwriting the only entry must not drop its slab.
-    const slot: Slot = { value, deadline: this.now() + ttlMs, meta, tags, slab: undefined, length }
+    const stored = length + headerBytes(value)
+    const slot: Slot = { value, deadline: this.now() + ttlMs, meta, tags, slab: undefined, length, stored }
     this.copyIn(slot)
     if (old !== undefined) this.remove(key, old)
     this.slots.set(key, slot)
     this.metaBytes += meta
+    this.storedBytes += stored
     this.indexTags(key, tags)
     if (this.bytes() > this.maxBytes) this.evict()
   }
@@ -148,6 +165,7 @@ export class MemoryStore implements CacheStore {
     this.locks.clear()
     this.slabs.clear()
     this.metaBytes = 0
+    this.storedBytes = 0
   }
 
   lock(key: string, ttlMs: number): string | undefined {
@@ -163,8 +181,14 @@ export class MemoryStore implements CacheStore {
     if (this.locks.get(key)?.token === token) this.locks.delete(key)
   }
 
-  size(): { entries: number; bytes: number; evictions: number } {
-    return { entries: this.slots.size, bytes: this.bytes(), evictions: this.evictions }
+  size(): StoreSize {
+    return {
+      entries: this.slots.size,
+      bytes: this.bytes(),
+      evictions: this.evictions,
+      storedBytes: this.storedBytes,
+      slabBytes: this.slabs.bytes,
+    }
   }
 
   close(): void {
@@ -251,6 +275,7 @@ export class MemoryStore implements CacheStore {
   private remove(key: string, slot: Slot): void {
     this.slots.delete(key)
     this.metaBytes -= slot.meta
+    this.storedBytes -= slot.stored
     if (slot.slab !== undefined) this.slabs.release(slot.slab, slot.length)
     for (const tag of slot.tags) {
       const keys = this.tagIndex.get(tag)

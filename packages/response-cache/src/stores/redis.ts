@@ -11,7 +11,7 @@ import {
   withDeadline,
 } from '@hotpath/core'
 import type { Cluster, Redis } from 'ioredis'
-import type { CacheStore, StoredValue } from '../types'
+import type { CacheStore, StoredValue, StoreSize } from '../types'
 import { decode, encode } from './codec'
 
 export interface RedisStoreOptions {
@@ -374,9 +374,10 @@ export class RedisStore implements CacheStore {
     await this.run(() => scripts.hotpathCacheUnlock(`${this.prefix}l:${hashTag(key)}`, token))
   }
 
-  size(): { entries: number; bytes: number; evictions: number } {
-    // Redis keeps its own accounting (INFO memory); a synchronous count is not available.
-    return { entries: 0, bytes: 0, evictions: 0 }
+  size(): StoreSize {
+    // Redis keeps its own accounting (INFO memory, MEMORY USAGE per key); what it holds for
+    // the prefix is not known synchronously, so it is reported as unknown, never as 0 B.
+    return { entries: 0, bytes: 0, evictions: 0, storedBytes: null }
   }
 
   async close(): Promise<void> {
