@@ -163,6 +163,20 @@ describeRedis('a fleet of four real processes on one Redis', () => {
       )
   })
 
+  it('cancels a task running on another instance from one instance’s dashboard', async () => {
+    const id = await apps[1]?.call<string>('submit')
+    await until('the task to run', async () =>
+      (await apps[1]?.call<string>('task', { id })) === 'running' ? true : undefined,
+    )
+    await fetch(url(0, `/perf/tasks/${id}`), {
+      method: 'DELETE',
+      headers: { authorization: `Bearer ${TOKEN}` },
+    })
+    await until('the task to be cancelled where it runs', async () =>
+      (await apps[1]?.call<string>('task', { id })) === 'cancelled' ? true : undefined,
+    )
+  })
+
   it('fires an alert once to the webhook when one route is slow, and resolves it once', async () => {
     received = []
     await apps[1]?.call('serve', { path: '/slow', durations: Array.from({ length: 30 }, () => 120) })
