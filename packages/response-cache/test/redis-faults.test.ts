@@ -311,6 +311,39 @@ describeRedis('invalidations during a Redis outage (3-master cluster)', () => {
     await cluster.stop()
   })
 
+  async function clusterPair(data: { version: number }): Promise<[Instance, Instance]> {
+    const prefix = uniquePrefix('cache-cluster-outage')
+    const made: Instance[] = []
+    for (let n = 0; n < 2; n++) {
+      const client = new Cluster(cluster.nodes, {
+        enableOfflineQueue: false,
+        redisOptions: { maxRetriesPerRequest: 1 },
+      })
+      client.on('error', () => undefined)
+      clients.push(client)
+      await new Promise((resolve) => client.once('ready', resolve))
+      made.push(await instance(client, prefix, data))
+    }
+    open.push(...made)
+    return made as [Instance, Instance]
+  }
+
+  it('no instance serves an entry invalidated during a 2 s DEBUG SLEEP of every master', async () => {
+    const data = { version: 1 }
+    const [a, b] = await clusterPair(data)
+    await storedOn(a, b, 'v1')
+    const sleeping = Promise.all(cluster.servers.map((s) => s.pause(2000).catch(() => undefined)))
+    await new Promise((r) => setTimeout(r, 100))
+    data.version = 2
+    const detail = await a.cache.invalidate({ tag: 'p' }, { detail: true })
+    expect(await watch([a, b], 300)).not.toContain('v1')
+    await sleeping
+    expect(detail.applied).toBe(false)
+    const after = await watch([a, b], 4000)
+    expect(after).not.toContain('v1')
+    expect(after.at(-1)).toBe('v2')
+  }, 40_000)
+
   it('no instance serves an entry invalidated while every master was stopped (SIGSTOP)', async () => {
     const data = { version: 1 }
     const prefix = uniquePrefix('cache-cluster-outage')
