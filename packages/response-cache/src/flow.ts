@@ -163,7 +163,8 @@ export function createFlow(engine: Engine): Flow {
     counters.coalesced++
     waiters.push((outcome) => {
       const { req, res, primary } = ctx
-      if (outcome !== undefined && !res.headersSent) {
+      // An entry stored only to be revalidated (no-cache, arrived stale) is not handed on.
+      if (outcome !== undefined && !res.headersSent && now() < outcome.entry.expiresAt) {
         const same =
           outcome.fields.length === 0 || secondaryKey(primary, outcome.fields, req.headers) === outcome.key
         if (same) {
