@@ -57,7 +57,8 @@ interface Tee {
   /** The Content-Length the bytes copied here were declared with, if any. */
   declared: number | undefined
   sourceRead: boolean
-  readonly limit: number
+  /** The body size past which copying stops (a function: a later `cache.route()` may change it). */
+  readonly limit: number | (() => number)
   readonly startedAt: number
   readonly onHeaders: () => boolean
   readonly onDone: (captured: Captured | null) => void
@@ -65,7 +66,7 @@ interface Tee {
 
 export type CaptureResponse = (
   res: ServerResponse,
-  limit: number,
+  limit: number | (() => number),
   onHeaders: () => boolean,
   onDone: (captured: Captured | null) => void,
 ) => void
@@ -105,7 +106,7 @@ function keep(tee: Tee, chunk: unknown, encoding: unknown): void {
   if (tee.chunks === null || chunk === undefined || chunk === null || typeof chunk === 'function') return
   const buffer = toBuffer(chunk as Chunk, encoding)
   tee.size += buffer.length
-  if (tee.size > tee.limit) tee.chunks = null
+  if (tee.size > (typeof tee.limit === 'number' ? tee.limit : tee.limit())) tee.chunks = null
   else if (buffer.length > 0) tee.chunks.push(buffer)
 }
 

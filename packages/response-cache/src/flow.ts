@@ -146,7 +146,8 @@ export function createFlow(engine: Engine): Flow {
   function runMiss(ctx: Ctx, onOutcome: (outcome: Outcome) => void): void {
     captureResponse(
       ctx.res,
-      ctx.route.maxEntryBytes,
+      // Read as the body grows: a later cache.route() layer may bring its own maxEntryBytes.
+      () => ctx.route.maxEntryBytes,
       () => onHeaders(ctx),
       (captured) => {
         finishMiss(ctx, ctx.superseded === true ? null : captured).then(onOutcome, (error: unknown) => {

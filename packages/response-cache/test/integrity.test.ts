@@ -295,3 +295,19 @@ describe('an invalidation that lands while a miss is in flight', () => {
     expect([next.text, next.headers['cache-status']]).toEqual(['v2', 'hotpath; fwd=miss; stored'])
   })
 })
+
+describe('cache.route() maxEntryBytes under an app.use(cache) of the same instance', () => {
+  it("stores a body within the route's larger maxEntryBytes", async () => {
+    const cache = newCache({ maxEntryBytes: '1kb' })
+    const app = express()
+    app.use(cache)
+    app.get('/big', cache.route({ maxEntryBytes: '64kb' }), (_req, res) => {
+      res.type('text/plain').send('x'.repeat(8000))
+    })
+    const s = await serve(app)
+    servers.push(s)
+    await s.get('/big')
+    await until(() => cache.stats().stores === 1)
+    expect((await s.get('/big')).headers['cache-status']).toBe('hotpath; hit; ttl=60')
+  })
+})
