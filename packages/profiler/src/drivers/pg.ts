@@ -1,7 +1,7 @@
 import type { ExplainTarget } from '../explain'
 import type { Recorder } from '../recorder'
 import { addWrap, type Method, ownerOf } from '../wrap'
-import { beginAll, bindStores, endAll, endingCallback, endOnSettle, insideAll, type Runs } from './common'
+import { beginAll, bindStores, endAll, endingCallback, insideAll, type Runs } from './common'
 
 type Fn = Method
 
@@ -72,15 +72,39 @@ function makeQuery(original: Fn, sinks: readonly Recorder[]): Fn {
       else endOnEvents(runs, c)
       return original.call(this, config, values, callback)
     }
-    let result: unknown
+    // The promise form, run as the callback form under a promise of our own: pg's own promise
+    // and its `.catch` plus a `.then` to see the end would be three promises per query (each one
+    // more async hook to run while an AsyncLocalStorage is active), this is one. Same promise
+    // class (the client's `Promise` option), same value, same error with its stack re-captured.
+    const settle = settler((this as { _Promise?: PromiseConstructor })._Promise)
     try {
-      result = original.call(this, config, values, callback)
+      original.call(this, config, values, (err: Error | null, res: unknown) => {
+        endAll(runs)
+        if (err) Error.captureStackTrace(err)
+        settle.done(err, res)
+      })
     } catch (err) {
       endAll(runs)
       throw err
     }
-    endOnSettle(runs, result)
-    return result
+    return settle.promise
+  }
+}
+
+/** A promise of `Ctor` and the node-style callback that settles it. */
+function settler(Ctor: PromiseConstructor | undefined) {
+  let resolve: (value: unknown) => void = () => {}
+  let reject: (err: unknown) => void = () => {}
+  const promise = new (Ctor ?? Promise)((ok, fail) => {
+    resolve = ok
+    reject = fail
+  })
+  return {
+    promise,
+    done(err: unknown, value: unknown) {
+      if (err) reject(err)
+      else resolve(value)
+    },
   }
 }
 
@@ -109,9 +133,15 @@ function makePoolQuery(original: Fn, sinks: readonly Recorder[]): Fn {
       const done = endingCallback(runs, bindStores(sinks, cb as Fn))
       return insideAll(sinks, () => original.call(this, text, values, done))
     }
-    const result = insideAll(sinks, () => original.call(this, text, values))
-    endOnSettle(runs, result)
-    return result
+    // As for `Client#query`: the callback form under one promise of the pool's class.
+    const settle = settler((this as { Promise?: PromiseConstructor }).Promise)
+    insideAll(sinks, () =>
+      original.call(this, text, values, (err: unknown, res: unknown) => {
+        endAll(runs)
+        settle.done(err, res)
+      }),
+    )
+    return settle.promise
   }
 }
 
