@@ -8,8 +8,17 @@ import { compression } from '@hotpath/compression'
 import { compose } from '@hotpath/core'
 import { profiler } from '@hotpath/profiler'
 import type { RequestHandler } from 'express'
+import Redis from 'ioredis'
 import { express } from '../../../test/helpers/express'
-import { type CacheEntry, type CacheStore, MemoryStore, type ResponseCache, responseCache } from '../src'
+import { describeRedis, redisUrl, uniquePrefix } from '../../../test/helpers/redis'
+import {
+  type CacheEntry,
+  type CacheStore,
+  MemoryStore,
+  RedisStore,
+  type ResponseCache,
+  responseCache,
+} from '../src'
 import { type Reply, type Served, serve, until } from './http'
 
 /**
@@ -98,8 +107,11 @@ interface Shop {
   close(): Promise<void>
 }
 
-async function shop(order: readonly Layer[], cacheAs: 'use' | 'route'): Promise<Shop> {
-  const { store, entries } = recordingStore()
+async function shop(order: readonly Layer[], cacheAs: 'use' | 'route', redis?: Redis): Promise<Shop> {
+  const recording = recordingStore()
+  const entries = recording.entries
+  const store =
+    redis === undefined ? recording.store : new RedisStore({ client: redis, prefix: uniquePrefix('capture') })
   const cache = responseCache({ store, logger: { warn: () => {}, error: () => {} } })
   const prof = profiler({ registry: false })
   const layers: Record<Layer, RequestHandler> = {
@@ -227,5 +239,30 @@ describe('mounted with compose(…) then cache.route(), as the READMEs show', ()
     expect(hit.headers['cache-status']).toMatch(/^hotpath; hit; ttl=/)
     expectReceived(hit, expected)
     expectWhole(stored(app, url), expected)
+  })
+})
+
+describeRedis('with a RedisStore, mounted as the READMEs show', () => {
+  let client: Redis
+  let app: Shop
+  beforeAll(async () => {
+    client = new Redis(redisUrl())
+    app = await shop(['profiler', 'compression', 'cache-control'], 'route', client)
+  })
+  afterAll(async () => {
+    await app.close()
+    client.disconnect()
+  })
+
+  it.each(BODIES)('replays %s whole from Redis to gzip, br and identity clients', async (kind, expected) => {
+    const url = `${PATHS[kind]}?c=redis`
+    const before = app.cache.stats().stores
+    expectReceived(await app.s.get(url, { 'accept-encoding': 'gzip' }), expected)
+    await until(() => app.cache.stats().stores > before)
+    for (const accept of ['gzip', 'br', 'identity']) {
+      const hit = await app.s.get(url, { 'accept-encoding': accept })
+      expect(hit.headers['cache-status']).toMatch(/^hotpath; hit; ttl=/)
+      expectReceived(hit, expected)
+    }
   })
 })
