@@ -121,6 +121,27 @@ describeMariadb('mysql2, knex on a real MariaDB', (server) => {
       }
     })
 
+    it('stops recording and puts Pool#query back on uninstrument, while a second profiler keeps recording', async () => {
+      const before = mysql2.Pool.prototype.query
+      const a = profiler({ registry: false, eventLoop: false })
+      const b = profiler({ registry: false, eventLoop: false })
+      a.instrument({ mysql2 })
+      b.instrument({ mysql2 })
+      try {
+        await pool.query('SELECT 1 AS both_on')
+        a.uninstrument()
+        await pool.query('SELECT 1 AS one_on')
+        const count = (p: typeof a, shape: string) => p.queries().shapes.find((s) => s.shape === shape)?.count
+        expect([count(a, 'SELECT ? AS both_on'), count(a, 'SELECT ? AS one_on')]).toEqual([1, undefined])
+        expect([count(b, 'SELECT ? AS both_on'), count(b, 'SELECT ? AS one_on')]).toEqual([1, 1])
+        b.uninstrument()
+        expect(mysql2.Pool.prototype.query).toBe(before)
+      } finally {
+        a.close()
+        b.close()
+      }
+    })
+
     it('reports a watched mysql2 pool and a knex pool with their sizes', async () => {
       const prof = profiler({ registry: false, eventLoop: false })
       prof.watchPool(pool, { name: 'mysql' })
