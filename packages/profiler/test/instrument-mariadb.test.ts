@@ -122,7 +122,8 @@ describeMariadb('mysql2, knex on a real MariaDB', (server) => {
     })
 
     it('stops recording and puts Pool#query back on uninstrument, while a second profiler keeps recording', async () => {
-      const before = mysql2.Pool.prototype.query
+      const PoolClass = (mysql2 as unknown as { Pool: { prototype: { query: unknown } } }).Pool
+      const before = PoolClass.prototype.query
       const a = profiler({ registry: false, eventLoop: false })
       const b = profiler({ registry: false, eventLoop: false })
       a.instrument({ mysql2 })
@@ -135,7 +136,7 @@ describeMariadb('mysql2, knex on a real MariaDB', (server) => {
         expect([count(a, 'SELECT ? AS both_on'), count(a, 'SELECT ? AS one_on')]).toEqual([1, undefined])
         expect([count(b, 'SELECT ? AS both_on'), count(b, 'SELECT ? AS one_on')]).toEqual([1, 1])
         b.uninstrument()
-        expect(mysql2.Pool.prototype.query).toBe(before)
+        expect(PoolClass.prototype.query).toBe(before)
       } finally {
         a.close()
         b.close()
