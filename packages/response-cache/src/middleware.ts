@@ -1,10 +1,11 @@
-import { type CacheInvalidation, HotpathError, pathOf } from '@hotpath/core'
+import { type CacheInvalidation, HotpathError, optionError, pathOf } from '@hotpath/core'
 import type { NextFunction, Request, RequestHandler, Response } from 'express'
 import { createEngine, type Engine, type Found } from './engine'
 import { type Ctx, createFlow } from './flow'
 import { createFront } from './front'
 import { ALL, type InvalidationResult } from './invalidation'
 import { originOf, prefixTag, URL_TAG } from './key'
+import { type MetricsRegistry, registerCacheMetrics } from './metrics'
 import { type Config, PKG, type RouteConfig, resolveOptions, routeConfig } from './options'
 import { createStale } from './stale'
 import type { MaybePromise, ResponseCache, ResponseCacheOptions, RouteOptions } from './types'
@@ -260,6 +261,28 @@ export function responseCache(options: Readonly<ResponseCacheOptions> = {}): Res
   }
   cache.stats = () => ({ ...counters.snapshot(store), pendingInvalidations: engine.invalidations.pending() })
   cache.resetStats = () => counters.reset()
+  cache.reset = cache.resetStats
+  if (options.registry !== undefined) {
+    const registry = options.registry as Partial<MetricsRegistry> | null
+    if (
+      !registry ||
+      typeof registry.registerMetric !== 'function' ||
+      typeof registry.getSingleMetric !== 'function'
+    ) {
+      optionError(
+        PKG,
+        "registry must be a prom-client Registry (new Registry(), or the profiler's .registry).",
+      )
+    }
+    const prefix = options.metricsPrefix ?? 'hotpath_cache_'
+    if (typeof prefix !== 'string' || !/^[a-zA-Z_:][a-zA-Z0-9_:]*$/.test(prefix)) {
+      optionError(
+        PKG,
+        `metricsPrefix must be a Prometheus name prefix such as 'api_cache_', got ${JSON.stringify(prefix)}.`,
+      )
+    }
+    registerCacheMetrics(options.registry, prefix, cache.stats)
+  }
   cache.front = createFront(cfg, engine)
   cache.close = async () => {
     engine.invalidations.close()

@@ -63,6 +63,8 @@ const TOP_KEYS = [
   'onError',
   'logger',
   'now',
+  'registry',
+  'metricsPrefix',
 ] as const
 
 type Resolver<T> = (req: Request, res: Response) => T | Promise<T>

@@ -1,6 +1,7 @@
 import type { CacheInvalidation, CacheSource, CacheStats, Dynamic, Logger, Matcher } from '@hotpath/core'
 import type { Request, RequestHandler, Response } from 'express'
 import type { InvalidationResult } from './invalidation'
+import type { MetricsRegistry } from './metrics'
 
 /** A request header value or list, as Node keeps it. */
 export type HeaderValue = string | string[]
@@ -172,6 +173,14 @@ export interface ResponseCacheOptions extends RouteOptions {
   logger?: Logger
   /** Clock, for tests. Default `Date.now`. */
   now?: () => number
+  /**
+   * A prom-client `Registry` (e.g. the profiler's `.registry`, which the dashboard's `/metrics`
+   * serves) for hit/miss/bypass/store counters and entry/size gauges, read from `stats()` when
+   * scraped. Default: none.
+   */
+  registry?: MetricsRegistry
+  /** Prefix of the metric names. Default `'hotpath_cache_'`. */
+  metricsPrefix?: string
 }
 
 /** What `front()` wraps: the Express app, or any `http` request listener. */
@@ -203,6 +212,8 @@ export interface ResponseCache extends RequestHandler, CacheSource {
     pendingInvalidations: number
   }
   resetStats(): void
+  /** Sets the statistics back to zero, as `reset()` does on every hotpath middleware (entries are kept). */
+  reset(): void
   /** A plain `http` listener that answers fresh memory-store hits before `app` runs. */
   front(
     app: FrontApp,
