@@ -60,12 +60,14 @@ export function responseCache(options: Readonly<ResponseCacheOptions> = {}): Res
 
   function decide(ctx: Ctx, found: Found): void {
     const entry = found.entry
-    if (entry === undefined) {
-      flow.miss(ctx)
+    const at = entry === undefined ? 0 : now()
+    if (entry !== undefined && at < entry.expiresAt) {
+      engine.serveHit(entry, found.key, ctx.req, ctx.res, at)
       return
     }
-    const at = now()
-    if (at < entry.expiresAt) engine.serveHit(entry, found.key, ctx.req, ctx.res, at)
+    // The handler runs: a later cache.route() layer may refine this context (handleRoute).
+    handled.set(ctx.req, ctx)
+    if (entry === undefined) flow.miss(ctx)
     else stale.serve(ctx, entry, found.key, at)
   }
 
@@ -106,7 +108,6 @@ export function responseCache(options: Readonly<ResponseCacheOptions> = {}): Res
     const trust = req.app?.get('trust proxy fn') as Trust | undefined
     const primary = engine.primaryKey(originOf(req, trust), req.originalUrl ?? req.url, parts)
     const ctx: Ctx = { req, res, next, route, primary, front: parts === undefined }
-    handled.set(req, ctx)
     let found: MaybePromise<Found>
     try {
       found = engine.lookup(primary, req)
