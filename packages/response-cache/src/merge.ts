@@ -85,13 +85,15 @@ export async function revalidated(
   }
   const identity = merged['content-encoding'] === undefined
   const fields = varyFields(merged.vary, route.vary).filter((f) => !(identity && f === 'accept-encoding'))
+  // The body is the one stored at entry.storedAt: an invalidation since then must not be undone.
+  if (engine.invalidations.invalidatedSince(fresh.tags, entry.storedAt)) return fresh
   try {
-    const pending = storeEntry(store, primary, {
-      entry: fresh,
-      key: fields.length === 0 ? primary : key,
-      fields,
-      storeTtl: life.keep,
-    })
+    const pending = storeEntry(
+      store,
+      primary,
+      { entry: fresh, key: fields.length === 0 ? primary : key, fields, storeTtl: life.keep },
+      entry.storedAt,
+    )
     if (pending instanceof Promise) await pending
     engine.counters.stores++
     engine.storeOk()

@@ -69,7 +69,7 @@ export function createStale(engine: Engine, flow: Flow): Stale {
             const work =
               captured.status === 304
                 ? revalidated(engine, ctx, entry, key, captured.headers)
-                : flow.finishMiss(ctx, captured)
+                : flow.finishMiss(ctx, { ...captured, startedAt: at })
             work.catch((error: unknown) => engine.storeError(error, req)).finally(() => done(token))
           },
           upstream,
@@ -120,6 +120,7 @@ export function createStale(engine: Engine, flow: Flow): Stale {
   function revalidate(ctx: Ctx, entry: CacheEntry, key: string, withValidators: boolean): void {
     const { req, res } = ctx
     const restore = withValidators ? sendValidators(ctx, entry) : () => undefined
+    const startedAt = now()
     const shadow = shadowResponse(res, (captured) => {
       shadow.restore()
       restore()
@@ -141,7 +142,7 @@ export function createStale(engine: Engine, flow: Flow): Stale {
         replay(entry, req, res, at, engine.status(tail), engine.xCache('STALE'))
         return
       }
-      forward(ctx, captured)
+      forward(ctx, { ...captured, startedAt })
     })
     ctx.next()
   }

@@ -311,3 +311,45 @@ describe('cache.route() maxEntryBytes under an app.use(cache) of the same instan
     expect((await s.get('/big')).headers['cache-status']).toBe('hotpath; hit; ttl=60')
   })
 })
+
+describe('an invalidation that lands while a stale-while-revalidate refresh runs', () => {
+  it.each([
+    ['answered 200 (no validator)', false],
+    ['answered 304 (merged into the stored entry)', true],
+  ])('does not store the refresh that read the data before it, %s', async (_how, etag) => {
+    const cache = responseCache({ store: new MemoryStore(), logger: { warn: () => {}, error: () => {} } })
+    const app = express()
+    app.set('etag', etag)
+    const data = { version: 1 }
+    let release: () => void = () => undefined
+    let calls = 0
+    app.get(
+      '/swr',
+      cache.route({ ttl: '100ms', staleWhileRevalidate: '1m', tags: ['swr'] }),
+      async (_req, res) => {
+        calls++
+        const read = data.version
+        if (calls === 2) await new Promise<void>((resolve) => (release = resolve))
+        res.type('text/plain').send(`v${read}`)
+      },
+    )
+    const s = await serve(app)
+    servers.push(s)
+    await s.get('/swr')
+    await until(() => cache.stats().stores === 1)
+    await new Promise((r) => setTimeout(r, 150))
+    const stale = await s.get('/swr')
+    expect([stale.text, String(stale.headers['cache-status'])]).toEqual([
+      'v1',
+      expect.stringMatching(/fwd=stale/),
+    ])
+    await until(() => calls === 2)
+    await new Promise((r) => setTimeout(r, 5))
+    data.version = 2
+    await cache.invalidate({ tag: 'swr' })
+    release()
+    await new Promise((r) => setTimeout(r, 50))
+    const next = await s.get('/swr')
+    expect(next.text).toBe('v2')
+  })
+})
