@@ -63,7 +63,10 @@ export function createFlow(engine: Engine): Flow {
     counters.miss(routeOf(req))
     // A body cut short of its Content-Length is not a complete response (RFC 9111 §3.4).
     if (captured === null || cutShort(captured)) {
-      counters.notStored(ctx.notStored ?? 'incomplete')
+      // Not captured because its head already said it would not be stored (no-store, …):
+      // that reason, not "incomplete" (the stats then count a no-store answer as a bypass).
+      const head = captured === null ? ctx.headVerdict : undefined
+      counters.notStored(ctx.notStored ?? (head !== undefined && !head.store ? head.reason : 'incomplete'))
       return undefined
     }
     const at = now()

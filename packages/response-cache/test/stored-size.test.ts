@@ -20,6 +20,25 @@ describe('the size a cache reports', () => {
   })
 })
 
+describe('what counts as a miss', () => {
+  it("does not count a response marked no-store (the dashboard's JSON) as a miss of the app", async () => {
+    const cache = responseCache({ ttl: '1m' })
+    const app = express()
+    app.use(cache)
+    app.get('/performance/json', (_req, res) => {
+      res.setHeader('Cache-Control', 'no-store')
+      res.json({ ok: true })
+    })
+    app.get('/page', (_req, res) => {
+      res.type('text').send('page')
+    })
+    await request(app).get('/performance/json').expect(200)
+    await request(app).get('/page').expect(200)
+    const stats = cache.stats()
+    expect([stats.misses, stats.bypasses.noStore, stats.notStored?.noStore]).toEqual([1, 1, 1])
+  })
+})
+
 describeRedis('the size a Redis-backed cache reports', () => {
   it('says the stored bytes are unknown rather than 0 B', async () => {
     const store = new RedisStore({ url: redisUrl(), prefix: uniquePrefix('size') })
