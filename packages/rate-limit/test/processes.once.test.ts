@@ -29,6 +29,27 @@ const server = app.listen(0, '127.0.0.1', () => process.send({ port: server.addr
 process.on('message', () => { server.close(); client.quit().finally(() => process.exit(0)) })
 `
 
+/**
+ * A freshly booted instance: the store owns its client (\`url\`, no offline queue) and the app
+ * sends itself 5 requests in the same tick, while that client is still connecting.
+ */
+const FRESH_CHILD = `
+const express = require('express')
+const { rateLimit, RedisStore } = require('@hotpath/rate-limit')
+const store = new RedisStore({ url: process.env.REDIS_URL, prefix: process.env.PREFIX, commandTimeout: 5000 })
+const limiter = rateLimit({ algorithm: 'fixed-window', limit: 100, window: '1h', store, onStoreError: 'closed' })
+const app = express()
+app.use(limiter)
+app.get('/', (_req, res) => { res.send('ok') })
+const server = app.listen(0, '127.0.0.1', async () => {
+  const url = 'http://127.0.0.1:' + server.address().port + '/'
+  const connecting = store.client.status !== 'ready'
+  const statuses = await Promise.all([1, 2, 3, 4, 5].map(() => fetch(url).then((r) => r.status)))
+  process.send({ url, connecting, statuses })
+})
+process.on('message', () => { server.close(); limiter.close().finally(() => process.exit(0)) })
+`
+
 function transpilePackage(name: string, into: string): void {
   const source = join(ROOT, 'packages', name, 'src')
   const target = join(into, 'node_modules', '@hotpath', name)
@@ -67,7 +88,45 @@ describeRedis('two app processes sharing one Redis', () => {
     transpilePackage('core', dir)
     transpilePackage('rate-limit', dir)
     writeFileSync(join(dir, 'app.js'), CHILD)
+    writeFileSync(join(dir, 'fresh.js'), FRESH_CHILD)
   })
+
+  it('counts the first requests of two instances booted together in Redis, while their clients connect', async () => {
+    const env = { REDIS_URL: redisUrl(), PREFIX: uniquePrefix('rl-fresh') }
+    const boot = () => {
+      const child = fork(join(dir, 'fresh.js'), [], {
+        env: {
+          ...process.env,
+          ...env,
+          NODE_PATH: `${join(dir, 'node_modules')}:${join(ROOT, 'node_modules')}`,
+        },
+        stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+      })
+      return new Promise<{ child: ChildProcess; url: string; connecting: boolean; statuses: number[] }>(
+        (done, reject) => {
+          child.once('exit', (code) => reject(new Error(`app process exited with ${code}`)))
+          child.once('message', (m) =>
+            done({ child, ...(m as { url: string; connecting: boolean; statuses: number[] }) }),
+          )
+        },
+      )
+    }
+    const apps = await Promise.all([boot(), boot()])
+    try {
+      expect(apps.map((a) => a.connecting)).toEqual([true, true])
+      expect(apps.flatMap((a) => a.statuses)).toEqual(Array(10).fill(200))
+      // Both processes' first five went to the one Redis counter: 100 − 10 − this one.
+      const res = await fetch((apps[0] as { url: string }).url)
+      expect(res.headers.get('ratelimit')).toMatch(/;r=89;/)
+    } finally {
+      for (const { child } of apps) {
+        child.removeAllListeners('exit')
+        const exited = new Promise((done) => child.once('exit', done))
+        child.send('stop')
+        await exited
+      }
+    }
+  }, 30_000)
   afterAll(() => {
     rmSync(dir, { recursive: true, force: true })
   })
