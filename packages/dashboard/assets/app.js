@@ -916,7 +916,7 @@
   document.addEventListener('hotpath:dashboard', (event) => {
     const section = $('runtime-section')
     if (section === null) return
-    const overview = event.detail && event.detail.overview
+    const overview = event.detail?.overview
     section.hidden = !overview
     if (!overview) return
     const loop = overview.eventLoop || {}
