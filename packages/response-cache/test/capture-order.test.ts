@@ -7,6 +7,7 @@ import { cacheControl } from '@hotpath/cache-control'
 import { compression } from '@hotpath/compression'
 import { compose } from '@hotpath/core'
 import { profiler } from '@hotpath/profiler'
+import compressionPackage from 'compression'
 import type { RequestHandler } from 'express'
 import Redis from 'ioredis'
 import { express } from '../../../test/helpers/express'
@@ -265,4 +266,47 @@ describeRedis('with a RedisStore, mounted as the READMEs show', () => {
       expectReceived(hit, expected)
     }
   })
+})
+
+describe.each([
+  ['before', true],
+  ['after', false],
+])('the compression package mounted %s the cache', (_where, before) => {
+  let app: Shop
+  beforeAll(async () => {
+    const recording = recordingStore()
+    const cache = responseCache({ store: recording.store, logger: { warn: () => {}, error: () => {} } })
+    const server = express()
+    if (before) server.use(compressionPackage({ threshold: 0 }))
+    server.use(cache)
+    if (!before) server.use(compressionPackage({ threshold: 0 }))
+    server.get('/write', (_req, res) => {
+      res.type('text/plain')
+      for (const chunk of chunks) res.write(chunk)
+      res.end()
+    })
+    server.use('/static', express.static(dir, { cacheControl: false }))
+    server.get('/json', (_req, res) => {
+      res.json(json)
+    })
+    const s = await serve(server)
+    app = { s, cache, entries: recording.entries, close: () => s.close() }
+  })
+  afterAll(async () => {
+    await app.close()
+  })
+
+  it.each(BODIES.filter(([kind]) => ['res.write × 10', 'express.static', 'res.json'].includes(kind)))(
+    'stores %s whole',
+    async (kind, expected) => {
+      const url = `${PATHS[kind]}?c=package`
+      const before = app.cache.stats().stores
+      expectReceived(await app.s.get(url, { 'accept-encoding': 'gzip' }), expected)
+      await until(() => app.cache.stats().stores > before)
+      const hit = await app.s.get(url, { 'accept-encoding': 'gzip' })
+      expect(hit.headers['cache-status']).toMatch(/^hotpath; hit; ttl=/)
+      expectReceived(hit, expected)
+      expectWhole(stored(app, url), expected)
+    },
+  )
 })
