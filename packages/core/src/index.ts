@@ -85,7 +85,7 @@ export type { IpKeyOptions } from './ip'
 export { ipKey } from './ip'
 export type { Logger, OnceLogger } from './logger'
 export { consoleLogger, createLogger } from './logger'
-export type { Matcher } from './matcher'
+export type { Matcher, RoutingOptions } from './matcher'
 export { compileMatcher, globToRegExp, pathOf } from './matcher'
 export {
   getHeader,
