@@ -32,20 +32,22 @@ export function encodePairs(pairs: readonly number[]): string {
   return deflateRawSync(Buffer.from(bytes), { level: 9 }).toString('base64')
 }
 
-/** The bucket counts of one route from its first non-zero bucket on, as decoded from the wire. */
+/** The non-zero buckets of one route as decoded from the wire: indexes ascending, their counts. */
 export interface Run {
-  readonly first: number
+  readonly index: Int32Array
   readonly counts: Float64Array
+  readonly total: number
 }
 
-/** Decodes {@link encodePairs}' payload into a dense run; throws on a corrupt payload. */
+/** Decodes {@link encodePairs}' payload; throws on a corrupt payload. */
 export function decodeRun(encoded: string): Run {
   const bytes = inflateRawSync(Buffer.from(encoded, 'base64'), { maxOutputLength: 1 << 20 })
+  const index = new Int32Array(bytes.length)
   const counts = new Float64Array(bytes.length)
   let pos = 0
   let n = 0
-  let first = 0
-  let started = false
+  let at = -1
+  let total = 0
   while (pos < bytes.length) {
     let v = 0
     let scale = 1
@@ -56,19 +58,26 @@ export function decodeRun(encoded: string): Run {
       if (b < 0x80) break
       scale *= 0x80
     }
-    if (!started) {
-      first = v
-      started = true
-    } else counts[n++] = v
+    if (at < 0) {
+      at = v
+      continue
+    }
+    if (v !== 0) {
+      index[n] = at
+      counts[n] = v
+      total += v
+      n++
+    }
+    at++
   }
-  return { first, counts: counts.subarray(0, n) }
+  return { index: index.subarray(0, n), counts: counts.subarray(0, n), total }
 }
 
 /** The inverse of {@link encodePairs}, as `[index, count, …]`. */
 export function decodePairs(encoded: string): number[] {
-  const { first, counts } = decodeRun(encoded)
+  const { index, counts } = decodeRun(encoded)
   const out: number[] = []
-  for (let k = 0; k < counts.length; k++) if (counts[k] !== 0) out.push(first + k, counts[k] as number)
+  for (let k = 0; k < index.length; k++) out.push(index[k] as number, counts[k] as number)
   return out
 }
 
@@ -121,17 +130,18 @@ export class Merger {
   /** Adds a decoded run (the fast path of a merge: no pairs array in between). */
   addRun(run: Run): void {
     const counts = this.counts
-    const { first } = run
+    const { index } = run
     const src = run.counts
-    const last = Math.min(first + src.length, counts.length) - 1
-    if (first < 0 || last < first) return
-    let sum = 0
-    for (let k = 0; k <= last - first; k++) {
-      const c = src[k] as number
-      counts[first + k] = (counts[first + k] as number) + c
-      sum += c
+    const n = index.length
+    if (n === 0) return
+    const first = index[0] as number
+    const last = index[n - 1] as number
+    if (first < 0 || last >= counts.length) return
+    for (let k = 0; k < n; k++) {
+      const i = index[k] as number
+      counts[i] = (counts[i] as number) + (src[k] as number)
     }
-    this.total += sum
+    this.total += run.total
     if (first < this.low) this.low = first
     if (last > this.high) this.high = last
   }
@@ -154,25 +164,21 @@ export class Merger {
   /**
    * Percentiles in ms, by the profiler's rule: the first bucket whose cumulative count reaches
    * ceil(p × total), reported as the highest value equivalent to it, never above `maxMs`. With
-   * `minus`, of this histogram less that run (a part of it: one instance out of the fleet).
+   * `minus`, of this histogram less that one (a part of it: one instance out of the fleet).
    */
-  percentiles(ps: readonly number[], maxMs: number, minus?: Run): number[] {
-    let minusTotal = 0
-    if (minus) for (let k = 0; k < minus.counts.length; k++) minusTotal += minus.counts[k] as number
-    const total = this.total - minusTotal
+  percentiles(ps: readonly number[], maxMs: number, minus?: Merger): number[] {
+    const total = this.total - (minus?.total ?? 0)
     if (total <= 0) return ps.map(() => 0)
     const h = this.layout
     const counts = this.counts
     const less = minus?.counts
-    const lessFirst = minus?.first ?? 0
     const out: number[] = []
     const target = (p: number) => Math.max(1, Math.ceil((p / 100) * total - 1e-9))
     let k = 0
     let cumulative = 0
     let want = target(ps[0] as number)
     for (let i = this.low; i <= this.high && k < ps.length; i++) {
-      const j = i - lessFirst
-      const c = (counts[i] as number) - (less && j >= 0 && j < less.length ? (less[j] as number) : 0)
+      const c = less ? (counts[i] as number) - (less[i] as number) : (counts[i] as number)
       if (c === 0) continue
       cumulative += c
       while (k < ps.length && cumulative >= want) {

@@ -1,6 +1,6 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import type { StatsSource } from '@hotpath/core'
-import { encodePairs } from './codec'
+import { encodePairs, Merger } from './codec'
 
 /** What one instance publishes every interval (JSON, under a key with a TTL). */
 export interface Snapshot {
@@ -29,9 +29,13 @@ export interface Snapshot {
     hi: number
     d: number
     h: string
+    /** This instance's own p95 of the route (ms), to pick outlier candidates without a merge. */
+    p95?: number
   }>
   /** Responses by status class per second over the last interval. */
   statusRps: Record<string, number>
+  /** This instance's own 1-minute numbers over all its routes (the profiler's overview). */
+  own?: { rps: number; p95: number; errorRate: number }
   /** Numeric counters of every source, flattened (`cache.hits`, `rateLimit.limited`, …). */
   sources: Record<string, Record<string, number>>
 }
@@ -49,6 +53,7 @@ interface HistogramSource {
     pairs: number[]
   }>
   routes(window?: 'all'): Array<{ statusClasses?: Record<string, number> }>
+  overview?(): { windows: Record<string, { rps: number; p95: number; errorRate: number }> }
 }
 
 const MAX_ROUTES = 200
@@ -100,6 +105,7 @@ export function createSnapshotter(
   let lastCpu = process.cpuUsage()
   let lastAt = now()
   let lastStatus: Record<string, number> | null = null
+  const scratch = new Merger({ highest: 3_600_000_000, digits: 3 })
 
   function take(): Snapshot {
     const at = now()
@@ -143,6 +149,7 @@ export function createSnapshotter(
               hi: h.highest,
               d: h.digits,
               h: encodePairs(h.pairs),
+              p95: p95Of(h, scratch),
             })
           }
           const status: Record<string, number> = {}
@@ -155,6 +162,8 @@ export function createSnapshotter(
               lastStatus === null ? 0 : Math.round(((n - before) / wallMs) * 1e6) / 1000
           }
           lastStatus = status
+          const minute = source.overview?.().windows['1m']
+          if (minute) snapshot.own = { rps: minute.rps, p95: minute.p95, errorRate: minute.errorRate }
         } else {
           snapshot.sources[name] = flattenCounters(source.stats())
         }
@@ -167,4 +176,14 @@ export function createSnapshotter(
   }
 
   return { take, close: () => loop.disable() }
+}
+
+function p95Of(
+  h: { pairs: number[]; maxMs: number; highest: number; digits: number },
+  scratch: Merger,
+): number | undefined {
+  if (h.highest !== 3_600_000_000 || h.digits !== 3) return undefined
+  scratch.reset()
+  scratch.add(h.pairs)
+  return scratch.percentiles([95], h.maxMs)[0]
 }

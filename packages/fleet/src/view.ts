@@ -13,7 +13,7 @@ const OUTLIER_ROUTES = 20
 
 interface Decoded {
   snapshot: Snapshot
-  routes: Map<string, { run: Run; c: number; e: number; max: number; s: number; key: string }>
+  routes: Map<string, { run: Run; c: number; e: number; max: number; s: number; key: string; p95?: number }>
 }
 
 /**
@@ -39,9 +39,10 @@ export function mergeView(
     if (s && !isStale) fresh.push(decoded ? decoded.get(s) : decode(s))
     instances.push(instanceRow(id, s, ageMs, isStale))
   })
+  const scratch = new Merger({ highest: 3_600_000_000, digits: 3 })
   for (const row of instances) {
     const d = fresh.find((f) => f.snapshot.id === row.id)
-    if (d) Object.assign(row, instanceLatency(d))
+    if (d) Object.assign(row, instanceLatency(d, scratch))
   }
 
   const routes: FleetRoute[] = []
@@ -176,7 +177,15 @@ function decode(snapshot: Snapshot): Decoded {
   const routes: Decoded['routes'] = new Map()
   for (const r of snapshot.routes ?? []) {
     try {
-      routes.set(r.r, { run: decodeRun(r.h), c: r.c, e: r.e, max: r.max, s: r.s, key: `${r.hi}:${r.d}` })
+      routes.set(r.r, {
+        run: decodeRun(r.h),
+        c: r.c,
+        e: r.e,
+        max: r.max,
+        s: r.s,
+        key: `${r.hi}:${r.d}`,
+        ...(typeof r.p95 === 'number' ? { p95: r.p95 } : {}),
+      })
     } catch {
       // A corrupt histogram is left out; the rest of the snapshot still counts.
     }
@@ -201,8 +210,11 @@ function instanceRow(id: string, s: Snapshot | null, ageMs: number, stale: boole
   }
 }
 
-function instanceLatency(d: Decoded): Pick<FleetInstance, 'rps' | 'p95' | 'errorRate'> {
-  const m = new Merger({ highest: 3_600_000_000, digits: 3 })
+/** The instance's own numbers as it published them, or (older publishers) merged from its routes. */
+function instanceLatency(d: Decoded, m: Merger): Pick<FleetInstance, 'rps' | 'p95' | 'errorRate'> {
+  const own = d.snapshot.own
+  if (own) return { rps: own.rps, p95: own.p95, errorRate: own.errorRate }
+  m.reset()
   let count = 0
   let errors = 0
   let rps = 0
@@ -239,22 +251,28 @@ function findOutliers(fresh: readonly Decoded[], busiest: readonly string[]): Fl
     for (const p of parts) if ((p.r?.max ?? 0) > allMax) allMax = p.r?.max ?? 0
     total.reset()
     for (const p of parts) if (p.r) total.addRun(p.r.run)
-    for (const { d, r } of parts) {
-      if (!r || r.c < OUTLIER_MIN) continue
-      mine.reset()
-      mine.addRun(r.run)
-      if (total.count - mine.count < OUTLIER_MIN) continue
-      const [a] = mine.percentiles([95], r.max)
-      const [b] = total.percentiles([95], allMax, r.run)
-      if ((b as number) > 0 && (a as number) >= OUTLIER_FACTOR * (b as number)) {
-        const factor = round((a as number) / (b as number))
-        out.push({
-          instance: d.snapshot.id,
-          route: label,
-          factor,
-          message: `instance ${d.snapshot.id} is ${Math.round(factor * 10) / 10}× slower on ${label} (p95 ${a} ms against ${b} ms on the others)`,
-        })
-      }
+    // The candidate is the instance slowest on this route by its own published p95; only it is
+    // compared with the rest (one walk of the route's buckets, not one per instance).
+    let candidate: (typeof parts)[number] | undefined
+    for (const p of parts) {
+      if (!p.r || p.r.c < OUTLIER_MIN) continue
+      if (candidate === undefined || (p.r.p95 ?? 0) > (candidate.r?.p95 ?? 0)) candidate = p
+    }
+    const r = candidate?.r
+    if (!candidate || !r) continue
+    mine.reset()
+    mine.addRun(r.run)
+    if (total.count - mine.count < OUTLIER_MIN) continue
+    const [a] = mine.percentiles([95], r.max)
+    const [b] = total.percentiles([95], allMax, mine)
+    if ((b as number) > 0 && (a as number) >= OUTLIER_FACTOR * (b as number)) {
+      const factor = round((a as number) / (b as number))
+      out.push({
+        instance: candidate.d.snapshot.id,
+        route: label,
+        factor,
+        message: `instance ${candidate.d.snapshot.id} is ${Math.round(factor * 10) / 10}× slower on ${label} (p95 ${a} ms against ${b} ms on the others)`,
+      })
     }
   }
   return out.sort((x, y) => y.factor - x.factor)
