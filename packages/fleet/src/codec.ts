@@ -3,8 +3,8 @@ import { Float64Histogram } from 'hdr-histogram-js'
 
 /**
  * A route's histogram on the wire: the bucket counts of the profiler's HDR layout from its first
- * to its last non-zero bucket, zeros included (`first, count…`), each an unsigned LEB128 varint,
- * then raw DEFLATE (which packs the zero runs and the similar neighbouring counts) and base64.
+ * to its last non-zero bucket (`first, count…`, a run of empty buckets as `0, length`), each an
+ * unsigned LEB128 varint, then raw DEFLATE (which packs the similar neighbouring counts) and base64.
  * Measured (`bench/fleet.mjs`): a route of 2,000 requests spread over one to three decades of
  * latency costs 1.2–1.8 KB; 20,000 requests use more buckets at 3 significant digits, 2.6–4.6 KB.
  */
@@ -24,7 +24,11 @@ export function encodePairs(pairs: readonly number[]): string {
     let next = first
     for (let i = 0; i + 1 < pairs.length; i += 2) {
       const index = pairs[i] as number
-      for (; next < index; next++) put(0)
+      // A run of empty buckets is one 0 and its length, so sparse ranges cost little to read.
+      if (index > next) {
+        put(0)
+        put(index - next)
+      }
       put(pairs[i + 1] as number)
       next = index + 1
     }
@@ -48,6 +52,7 @@ export function decodeRun(encoded: string): Run {
   let n = 0
   let at = -1
   let total = 0
+  let skip = false
   while (pos < bytes.length) {
     let v = 0
     let scale = 1
@@ -60,15 +65,18 @@ export function decodeRun(encoded: string): Run {
     }
     if (at < 0) {
       at = v
-      continue
-    }
-    if (v !== 0) {
+    } else if (skip) {
+      at += v
+      skip = false
+    } else if (v === 0) {
+      skip = true
+    } else {
       index[n] = at
       counts[n] = v
       total += v
       n++
+      at++
     }
-    at++
   }
   return { index: index.subarray(0, n), counts: counts.subarray(0, n), total }
 }
