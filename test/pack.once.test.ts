@@ -44,20 +44,26 @@ function filesUnder(dir: string): string[] {
   )
 }
 
+/** Runs a command in the repository; a failure shows the tail of what it printed (a prepack's tsc errors). */
+function run(command: string, args: string[], cwd = root): string {
+  try {
+    return execFileSync(command, args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })
+  } catch (error) {
+    const { stdout = '', stderr = '' } = error as { stdout?: string; stderr?: string }
+    throw new Error(`${command} ${args[0]} failed:\n${`${stdout}\n${stderr}`.slice(-3000)}`)
+  }
+}
+
 beforeAll(() => {
   consumer = mkdtempSync(join(tmpdir(), 'hotpath-consumer-'))
   const packed = JSON.parse(
-    execFileSync(
-      'npm',
-      [
-        'pack',
-        '--json',
-        '--pack-destination',
-        consumer,
-        ...packages.flatMap((name) => ['--workspace', `packages/${name}`]),
-      ],
-      { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] },
-    ),
+    run('npm', [
+      'pack',
+      '--json',
+      '--pack-destination',
+      consumer,
+      ...packages.flatMap((name) => ['--workspace', `packages/${name}`]),
+    ]),
   ) as Array<{ name: string; filename: string }>
   const dependencies: Record<string, string> = {}
   for (const tarball of packed) dependencies[tarball.name] = `file:${join(consumer, tarball.filename)}`
@@ -75,7 +81,7 @@ beforeAll(() => {
     join(consumer, 'package.json'),
     JSON.stringify({ name: 'consumer', private: true, dependencies }),
   )
-  execFileSync(
+  run(
     'npm',
     [
       'install',
@@ -88,7 +94,7 @@ beforeAll(() => {
       '--no-fund',
       '--ignore-scripts',
     ],
-    { cwd: consumer, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] },
+    consumer,
   )
 }, 240_000)
 
