@@ -278,6 +278,31 @@ describeRedis('a RedisStore during its first connect', () => {
     expect(cache.stats().storeErrors).toBe(0)
   })
 
+  it('shares the first entry between two instances booted together', async () => {
+    const prefix = uniquePrefix('cache-boot')
+    let calls = 0
+    const boot = async () => {
+      const store = new RedisStore({ url: redisUrl(), prefix, commandTimeout: 1000 })
+      const cache = responseCache({ store, logger: quiet })
+      const app = express()
+      app.get('/boot', cache, async (_req, res) => {
+        calls++
+        await new Promise((r) => setTimeout(r, 50))
+        res.send('booted')
+      })
+      const s = await serve(app)
+      open.push({ s, store })
+      return s
+    }
+    const [a, b] = [await boot(), await boot()]
+    const replies = await Promise.all([
+      a.get('/boot', { host: 'shop.example' }),
+      b.get('/boot', { host: 'shop.example' }),
+    ])
+    expect(replies.map((r) => r.text)).toEqual(['booted', 'booted'])
+    expect(calls).toBe(1)
+  })
+
   it('runs uncached after commandTimeout when the first connection never comes', async () => {
     const store = new RedisStore({ url: 'redis://127.0.0.1:1', commandTimeout: 150 })
     const cache = responseCache({ store, logger: quiet })
