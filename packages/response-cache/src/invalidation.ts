@@ -1,4 +1,5 @@
 import type { OnceLogger } from '@hotpath/core'
+import { isAnswer } from './stores/redis-scripts'
 import type { CacheEntry, CacheStore } from './types'
 
 /** What `invalidate()` resolves. */
@@ -37,11 +38,7 @@ export const RECOVERY_MS = 3000
  * answer it gave (Redis `OOM`, `WRONGTYPE`, …: the server is up and the next command may work).
  */
 export function isOutage(error: unknown): boolean {
-  return !(
-    error instanceof Error &&
-    error.name === 'ReplyError' &&
-    !/^(LOADING|BUSY|MASTERDOWN|CLUSTERDOWN|TRYAGAIN|READONLY|NOREPLICAS)\b/.test(error.message)
-  )
+  return !isAnswer(error)
 }
 
 export interface Invalidations {
