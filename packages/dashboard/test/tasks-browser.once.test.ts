@@ -11,6 +11,7 @@ import { type Browser, chromium, type Page } from 'playwright-core'
 import { express } from '../../../test/helpers/express'
 import { dashboard } from '../src'
 import { BEARER, memoryLogger, ROOMY_LIMITS, TOKEN } from './fixtures'
+import { waitInPage } from './poll'
 
 const CHROMIUM = '/usr/bin/chromium'
 const available = existsSync(CHROMIUM)
@@ -110,9 +111,7 @@ describeBrowser('the tasks panel in headless Chromium', () => {
   })
 
   it('shows queue-wait and run-time percentiles per task name', async () => {
-    await page.waitForFunction(
-      `(document.getElementById('tasks-names')?.textContent ?? '').includes('quick')`,
-    )
+    await waitInPage(page, `(document.getElementById('tasks-names')?.textContent ?? '').includes('quick')`)
     const text = await page.$eval('#tasks-names', (el) => el.textContent ?? '')
     expect(text).toContain('broken')
     expect(await page.$eval('#tasks-counts', (el) => el.textContent ?? '')).toContain('1 running')
@@ -120,9 +119,7 @@ describeBrowser('the tasks panel in headless Chromium', () => {
 
   it('cancels the running task from its Cancel button', async () => {
     await page.click('#tasks-active button:text("Cancel")')
-    await page.waitForFunction(
-      `!(document.getElementById('tasks-active')?.textContent ?? '').includes('Cancel')`,
-    )
+    await waitInPage(page, `!(document.getElementById('tasks-active')?.textContent ?? '').includes('Cancel')`)
     expect((await tasks.get(running))?.state).toBe('cancelled')
   })
 
