@@ -5,11 +5,11 @@
 import { existsSync } from 'node:fs'
 import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { type Browser, chromium, type Page } from 'playwright-core'
+import type { Browser, Page } from 'playwright-core'
+import { CHROMIUM, launchChromium } from './chromium'
 import { TOKEN } from './fixtures'
 import { realApp } from './real-app'
 
-const CHROMIUM = '/usr/bin/chromium'
 const available = existsSync(CHROMIUM)
 if (!available) {
   const message = `browser-history.once.test.ts: ${CHROMIUM} is missing, so the history charts are NOT tested in a browser.`
@@ -34,18 +34,7 @@ describeBrowser('the history charts in headless Chromium', () => {
     server = world.app.listen(0, '127.0.0.1')
     await new Promise((resolve) => server.once('listening', resolve))
     origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-      ],
-    })
+    browser = await launchChromium()
     page = await browser.newPage()
     page.on('console', (msg) => {
       if (msg.type() === 'error') errors.push(msg.text())

@@ -6,11 +6,10 @@
 import { existsSync } from 'node:fs'
 import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { type Browser, chromium, type Page } from 'playwright-core'
+import type { Browser, Page } from 'playwright-core'
+import { CHROMIUM, launchChromium } from './chromium'
 import { TOKEN } from './fixtures'
 import { EVIL_PATH, rawGet, realApp } from './real-app'
-
-const CHROMIUM = '/usr/bin/chromium'
 
 /** The little of the DOM the page functions below touch (this suite compiles without the DOM lib). */
 type Doc = { document: { getElementById(id: string): { textContent: string | null } | null } }
@@ -40,18 +39,7 @@ describeBrowser('the dashboard page in headless Chromium', () => {
     server = world.app.listen(0, '127.0.0.1')
     await new Promise((resolve) => server.once('listening', resolve))
     origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-      ],
-    })
+    browser = await launchChromium()
     page = await browser.newPage()
     page.on('console', (msg) => {
       if (msg.type() === 'error') consoleErrors.push(msg.text())

@@ -11,10 +11,10 @@ import { profiler } from '@hotpath/profiler'
 import Database from 'better-sqlite3'
 import express from 'express'
 import knexModule from 'knex'
-import { type Browser, chromium, type Page } from 'playwright-core'
+import type { Browser, Page } from 'playwright-core'
 import { dashboard } from '../src'
+import { CHROMIUM, launchChromium } from './chromium'
 
-const CHROMIUM = '/usr/bin/chromium'
 const available = existsSync(CHROMIUM)
 if (!available) {
   const message = `queries-panel.once.test.ts: ${CHROMIUM} is missing, so the queries panel is NOT tested in a browser.`
@@ -70,16 +70,7 @@ describeBrowser('the queries panel in headless Chromium', () => {
     await new Promise((resolve) => server.once('listening', resolve))
     origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
     await knex.raw('SELECT 1')
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--no-first-run',
-      ],
-    })
+    browser = await launchChromium()
     page = await browser.newPage()
     page.on('pageerror', (err) => problems.push(`pageerror: ${err.message}`))
     // Script errors and CSP refusals count; another panel's asset failing to load is that panel's test.

@@ -7,13 +7,13 @@ import { existsSync } from 'node:fs'
 import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { createTasks, type Tasks } from '@hotpath/tasks'
-import { type Browser, chromium, type Page } from 'playwright-core'
+import type { Browser, Page } from 'playwright-core'
 import { express } from '../../../test/helpers/express'
 import { dashboard } from '../src'
+import { CHROMIUM, launchChromium } from './chromium'
 import { BEARER, memoryLogger, ROOMY_LIMITS, TOKEN } from './fixtures'
 import { waitInPage } from './poll'
 
-const CHROMIUM = '/usr/bin/chromium'
 const available = existsSync(CHROMIUM)
 if (!available) {
   const message = `tasks-browser.once.test.ts: ${CHROMIUM} is missing, so the tasks panel is NOT tested in a browser.`
@@ -63,16 +63,7 @@ describeBrowser('the tasks panel in headless Chromium', () => {
     server = app.listen(0, '127.0.0.1')
     await new Promise((resolve) => server.once('listening', resolve))
     origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--no-first-run',
-      ],
-    })
+    browser = await launchChromium()
     page = await browser.newPage({ extraHTTPHeaders: { Authorization: BEARER } })
     page.on('console', (msg) => {
       if (msg.type() === 'error') consoleErrors.push(msg.text())
