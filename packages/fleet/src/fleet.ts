@@ -18,7 +18,7 @@ import { createNotifier } from './notify'
 import { resolveOptions } from './options'
 import { connect } from './redis'
 import { createRegressionDetector } from './regression'
-import { createSnapshotter, type Snapshot } from './snapshot'
+import { createSnapshotter, parseSnapshot, type Snapshot, serializeSnapshot } from './snapshot'
 import type { AlertEvent, Fleet, FleetOptions } from './types'
 import { DecodeCache, type Merged, mergeView } from './view'
 
@@ -57,7 +57,7 @@ export function fleet(options: Readonly<FleetOptions>): Fleet {
   const notifier = createNotifier(config.webhookTimeoutMs, log)
   const detector = config.regressions ? createRegressionDetector(config.regressions) : null
   let cached: { at: number; merged: Promise<Merged> } | null = null
-  const decodeCache = new DecodeCache()
+  const decodeCache = new DecodeCache(log.warnOnce)
   let lastMinute = -1
   let closed = false
 
@@ -170,7 +170,7 @@ export function fleet(options: Readonly<FleetOptions>): Fleet {
     await redis.call('publish snapshot', (c) =>
       c
         .multi()
-        .set(keys.instance(self), JSON.stringify(snapshot), 'PX', 3 * config.intervalMs)
+        .set(keys.instance(self), serializeSnapshot(snapshot), 'PX', 3 * config.intervalMs)
         .zadd(keys.instances, at, self)
         .zremrangebyscore(keys.instances, '-inf', at - HOUR)
         .exec(),
@@ -217,9 +217,9 @@ export function fleet(options: Readonly<FleetOptions>): Fleet {
           await redis.call('instances', (c) => c.zrangebyscore(keys.instances, at - HOUR, '+inf'))
         ).slice(-MAX_INSTANCES)
         const raw = ids.length
-          ? await redis.call('snapshots', (c) => c.mget(...ids.map((id) => keys.instance(id))))
+          ? await redis.call('snapshots', (c) => c.mgetBuffer(...ids.map((id) => keys.instance(id))))
           : []
-        snapshots = raw.map(parseSnapshot)
+        snapshots = raw.map((r) => parseSnapshot(r, log.warnOnce))
       } catch (err) {
         redisFailed('read')(err)
         // Redis is away: the view is this instance alone, and says so in its coverage.
@@ -347,16 +347,6 @@ export function fleet(options: Readonly<FleetOptions>): Fleet {
 
 function parseForMs(rule: { for?: number | string }): number {
   return rule.for === undefined ? 0 : parseDuration(rule.for, 'alert for')
-}
-
-function parseSnapshot(raw: string | null): Snapshot | null {
-  if (raw === null) return null
-  try {
-    const s = JSON.parse(raw) as Snapshot
-    return s && s.v === 1 && typeof s.id === 'string' && typeof s.at === 'number' ? s : null
-  } catch {
-    return null
-  }
 }
 
 function parsePoint(raw: string | null): Point | null {

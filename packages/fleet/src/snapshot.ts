@@ -1,10 +1,21 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import type { StatsSource } from '@hotpath/core'
-import { encodePairs, Merger } from './codec'
+import { Merger } from './codec'
+import { encodeRoutes, validPairs } from './wire'
 
-/** What one instance publishes every interval (JSON, under a key with a TTL). */
+/**
+ * The wire format's version. 2: the histograms of all routes in one binary blob after the JSON
+ * (1 had one base64 string per route inside it). A reader refuses any other version (logged once).
+ */
+export const SNAPSHOT_VERSION = 2
+
+/**
+ * What one instance publishes every interval, under a key with a TTL: this object as JSON without
+ * `blob`, a newline (JSON.stringify never writes a raw one), then `blob` as raw bytes — base64
+ * would add a third to the largest part.
+ */
 export interface Snapshot {
-  v: 1
+  v: typeof SNAPSHOT_VERSION
   id: string
   at: number
   intervalMs: number
@@ -18,7 +29,10 @@ export interface Snapshot {
     heapTotal: number
     eventLoopP99: number
   }
-  /** Per route, the profiler's 1-minute histogram: `h` encoded pairs of layout `hi`/`d`. */
+  /**
+   * Per route, the profiler's rolling 1-minute window (what the view shows; see README "How numbers
+   * merge"); its histogram of layout `hi`/`d` is the route's run in `blob`, in this order.
+   */
   routes: Array<{
     r: string
     s: number
@@ -28,7 +42,6 @@ export interface Snapshot {
     max: number
     hi: number
     d: number
-    h: string
     /** This instance's own p95 of the route (ms), to pick outlier candidates without a merge. */
     p95?: number
   }>
@@ -38,6 +51,43 @@ export interface Snapshot {
   own?: { rps: number; p95: number; errorRate: number }
   /** Numeric counters of every source, flattened (`cache.hits`, `rateLimit.limited`, …). */
   sources: Record<string, Record<string, number>>
+  /** `encodeRoutes` of the routes' histograms (see wire.ts). */
+  blob: Uint8Array
+}
+
+const NEWLINE = 0x0a
+
+export function serializeSnapshot(snapshot: Snapshot): Buffer {
+  const { blob, ...meta } = snapshot
+  return Buffer.concat([Buffer.from(`${JSON.stringify(meta)}\n`), blob])
+}
+
+/**
+ * A snapshot read from Redis, or null (absent, unreadable, or of another format version: an
+ * instance running another release of this package is then shown as stale, and `warn` says why).
+ */
+export function parseSnapshot(
+  raw: Buffer | null,
+  warn: (code: string, message: string) => void,
+): Snapshot | null {
+  if (raw === null) return null
+  try {
+    const cut = raw.indexOf(NEWLINE)
+    const meta = JSON.parse(raw.subarray(0, cut < 0 ? raw.length : cut).toString('utf8')) as Snapshot
+    if (!meta || typeof meta.id !== 'string' || typeof meta.at !== 'number') return null
+    if (meta.v !== SNAPSHOT_VERSION) {
+      warn(
+        'ERR_HOTPATH_FLEET_SNAPSHOT_VERSION',
+        `@hotpath/fleet: instance ${JSON.stringify(meta.id)} publishes snapshot format ${JSON.stringify(meta.v)}, this one reads ${SNAPSHOT_VERSION}; it is shown as stale until every instance runs the same @hotpath/fleet.`,
+      )
+      return null
+    }
+    if (cut < 0 || !Array.isArray(meta.routes)) return null
+    meta.blob = raw.subarray(cut + 1)
+    return meta
+  } catch {
+    return null
+  }
 }
 
 interface HistogramSource {
@@ -115,7 +165,7 @@ export function createSnapshotter(
     lastCpu = cpu
     const mem = process.memoryUsage()
     const snapshot: Snapshot = {
-      v: 1,
+      v: SNAPSHOT_VERSION,
       id,
       at,
       intervalMs,
@@ -131,14 +181,20 @@ export function createSnapshotter(
       routes: [],
       statusRps: {},
       sources: {},
+      blob: new Uint8Array(0),
     }
+    const histograms: number[][] = []
     loop.reset()
     for (const [name, source] of Object.entries(sources)) {
       if (source === undefined || source === null) continue
       try {
         if (isHistogramSource(source)) {
           const routes = source.histograms('1m').sort((a, b) => b.count - a.count)
-          for (const h of routes.slice(0, MAX_ROUTES)) {
+          for (const h of routes) {
+            if (snapshot.routes.length >= MAX_ROUTES) break
+            // A histogram the codec cannot carry is left out rather than failing the snapshot.
+            if (!validPairs(h.pairs)) continue
+            histograms.push(h.pairs)
             snapshot.routes.push({
               r: h.route,
               s: h.seconds,
@@ -148,7 +204,6 @@ export function createSnapshotter(
               max: Math.round(h.maxMs * 1000) / 1000,
               hi: h.highest,
               d: h.digits,
-              h: encodePairs(h.pairs),
               p95: p95Of(h, scratch),
             })
           }
@@ -171,6 +226,7 @@ export function createSnapshotter(
         onSourceError(name, err)
       }
     }
+    snapshot.blob = encodeRoutes(histograms)
     lastAt = at
     return snapshot
   }

@@ -1,6 +1,7 @@
 import type { FleetInstance, FleetOutlier, FleetRoute, FleetView } from '@hotpath/core'
-import { decodeRun, Merger, type Run, round } from './codec'
+import { Merger, round } from './codec'
 import type { Snapshot } from './snapshot'
+import { decodeRoutes, type Run } from './wire'
 
 const PS = [50, 95, 99] as const
 /** An instance this many times slower than the rest of the fleet on a route is an outlier. */
@@ -36,7 +37,7 @@ export function mergeView(
     const ageMs = s ? Math.max(0, at - s.at) : Number.POSITIVE_INFINITY
     const isStale = !s || ageMs > 2 * s.intervalMs
     if (isStale) stale.push(id)
-    if (s && !isStale) fresh.push(decoded ? decoded.get(s) : decode(s))
+    if (s && !isStale) fresh.push((decoded ?? new DecodeCache()).get(s))
     instances.push(instanceRow(id, s, ageMs, isStale))
   })
   const scratch = new Merger({ highest: 3_600_000_000, digits: 3 })
@@ -157,11 +158,16 @@ export interface Merged {
  */
 export class DecodeCache {
   private readonly byId = new Map<string, { at: number; decoded: Decoded }>()
+  private readonly warn: Warn | undefined
+
+  constructor(warn?: Warn) {
+    this.warn = warn
+  }
 
   get(snapshot: Snapshot): Decoded {
     const hit = this.byId.get(snapshot.id)
     if (hit && hit.at === snapshot.at) return hit.decoded
-    const decoded = decode(snapshot)
+    const decoded = decode(snapshot, this.warn)
     this.byId.set(snapshot.id, { at: snapshot.at, decoded })
     return decoded
   }
@@ -173,23 +179,36 @@ export class DecodeCache {
   }
 }
 
-function decode(snapshot: Snapshot): Decoded {
+type Warn = (code: string, message: string, ...meta: unknown[]) => void
+
+/** One inflate and one pass for all of an instance's routes (see wire.ts for why). */
+function decode(snapshot: Snapshot, warn?: Warn): Decoded {
   const routes: Decoded['routes'] = new Map()
-  for (const r of snapshot.routes ?? []) {
-    try {
-      routes.set(r.r, {
-        run: decodeRun(r.h),
-        c: r.c,
-        e: r.e,
-        max: r.max,
-        s: r.s,
-        key: `${r.hi}:${r.d}`,
-        ...(typeof r.p95 === 'number' ? { p95: r.p95 } : {}),
-      })
-    } catch {
-      // A corrupt histogram is left out; the rest of the snapshot still counts.
-    }
+  const meta = snapshot.routes ?? []
+  let runs: Run[]
+  try {
+    runs = decodeRoutes(snapshot.blob)
+    if (runs.length !== meta.length) throw new Error(`${runs.length} histograms for ${meta.length} routes`)
+  } catch (err) {
+    // A corrupt snapshot's routes are left out; its instance row (runtime, counters) still counts.
+    warn?.(
+      'ERR_HOTPATH_FLEET_CORRUPT_SNAPSHOT',
+      `@hotpath/fleet: the histograms of instance ${JSON.stringify(snapshot.id)} could not be read; its routes are left out of the view.`,
+      err,
+    )
+    return { snapshot, routes }
   }
+  meta.forEach((r, i) => {
+    routes.set(r.r, {
+      run: runs[i] as Run,
+      c: r.c,
+      e: r.e,
+      max: r.max,
+      s: r.s,
+      key: `${r.hi}:${r.d}`,
+      ...(typeof r.p95 === 'number' ? { p95: r.p95 } : {}),
+    })
+  })
   return { snapshot, routes }
 }
 
