@@ -22,6 +22,13 @@ export interface LimitConfig {
  * minRTT is measured with the limit pinned at `minLimit` over `minRttSamples` requests admitted
  * after the pin, then again every `minRttInterval` ± jitter, so that the fleet's instances do not
  * all pin at once. The limit before a measurement is restored after it.
+ * A measurement is the downstream's latency, not the event loop's: the loop's delay at the time
+ * is taken off it, as off every sample. A re-measurement that comes out above the current minRTT
+ * plus the buffer is not adopted alone: one taken during overload can hold delay that is not the
+ * downstream's (a CPU-saturated host gave 128 ms against 6 ms unloaded, and the limit grew
+ * twentyfold with it). The next measurement must agree — then the lower of the two is adopted, so a
+ * baseline that really rose is followed one interval later. A lower or equal one is adopted at
+ * once (BBR's min-RTT filter keeps the lowest for the same reason).
  * One departure from Envoy, after Netflix's Gradient2: while fewer than half of the slots are in
  * use, the limit does not grow, so an idle app's limit does not drift to `maxLimit` and the first
  * burst after a quiet spell finds a limit that still means something.
@@ -35,6 +42,9 @@ export class GradientLimit {
   measuring = true
   private savedLimit: number
   private nextMeasureAt = 0
+  private loopDelayMs = 0
+  /** A re-measured minRTT above the current one plus the buffer, waiting for the next to agree. */
+  private risen = 0
   private maxInFlight = 0
   private readonly window = new Ring(1024)
   private readonly probe: Ring
@@ -54,7 +64,7 @@ export class GradientLimit {
       if (epoch !== this.epoch) return
       this.probe.push(rttMs)
       if (this.probe.length >= this.config.minRttSamples) {
-        this.minRtt = Math.max(this.probe.quantile(this.config.percentile), 0.001)
+        this.adopt(Math.max(this.probe.quantile(this.config.percentile) - this.loopDelayMs, 0.001))
         this.probe.clear()
         this.measuring = false
         this.limit = this.savedLimit
@@ -64,6 +74,18 @@ export class GradientLimit {
       return
     }
     this.window.push(rttMs)
+  }
+
+  private adopt(measured: number): void {
+    if (this.minRtt === 0 || measured <= this.minRtt * (1 + this.config.rttBuffer)) {
+      this.minRtt = measured
+      this.risen = 0
+    } else if (this.risen > 0) {
+      this.minRtt = Math.min(this.risen, measured)
+      this.risen = 0
+    } else {
+      this.risen = measured
+    }
   }
 
   /** Seen on each admission, for the app-limited rule. */
@@ -77,8 +99,12 @@ export class GradientLimit {
    * would not add to it, so it is taken off the sampled latency before the comparison. Without
    * this, a loop saturated by the load itself (refusals cost CPU too) would read as a queue the
    * limit causes, and the limit would collapse to `minLimit` while more concurrency cost nothing.
+   * But a sample that is mostly the loop's delay is no evidence that the downstream has room
+   * either: the limit then does not grow (it may shrink), or a saturated loop would double it up
+   * to `maxLimit` every sample, for the next calm moment to admit all at once.
    */
   tick(now: number, loopDelayMs = 0): void {
+    this.loopDelayMs = loopDelayMs
     if (this.measuring) return
     if (now >= this.nextMeasureAt) {
       this.savedLimit = this.limit
@@ -96,7 +122,7 @@ export class GradientLimit {
     this.maxInFlight = 0
     const target = this.minRtt * (1 + this.config.rttBuffer)
     const gradient = Math.min(2, Math.max(0.5, target / ownRtt))
-    if (gradient >= 1 && appLimited) return
+    if (gradient >= 1 && (appLimited || loopDelayMs > ownRtt)) return
     const scaled = gradient * this.limit
     const next = Math.round(scaled + Math.sqrt(scaled))
     this.limit = Math.min(this.config.maxLimit, Math.max(this.config.minLimit, next))

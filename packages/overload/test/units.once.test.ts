@@ -1,4 +1,4 @@
-import { nextRefusal } from '../src/event-loop'
+import { EventLoopGuard, histogramWanted, nextRefusal } from '../src/event-loop'
 import { GradientLimit, type LimitConfig } from '../src/limit'
 import { type Waiter, WaitQueue } from '../src/queue'
 import { RollingWindow } from '../src/window'
@@ -19,6 +19,13 @@ function measured(random = () => 0.5): GradientLimit {
   const limit = new GradientLimit(CONFIG, random)
   for (let i = 0; i < 10; i++) limit.record(10, limit.epoch, 0)
   return limit
+}
+
+/** Runs a re-measurement at `at` (past the interval plus its jitter) whose requests all take `rttMs`. */
+function remeasure(limit: GradientLimit, rttMs: number, at: number): void {
+  limit.tick(at)
+  expect(limit.measuring).toBe(true)
+  for (let i = 0; i < 10; i++) limit.record(rttMs, limit.epoch, at)
 }
 
 describe('the gradient limit', () => {
@@ -75,10 +82,56 @@ describe('the gradient limit', () => {
   it("does not count the event loop's own delay as latency the limit causes", () => {
     const limit = measured()
     limit.inFlight(20)
+    for (let i = 0; i < 50; i++) limit.record(25, limit.epoch, 0)
+    limit.tick(100, 10)
+    // 25 ms sampled, 10 of them waiting for the loop: gradient 12.5 / 15, 20 → 16.7 + √16.7 → 21
+    // (counted whole, 25 ms would halve it to 13)
+    expect(limit.limit).toBe(21)
+  })
+
+  it("holds the limit when the event loop's delay is most of the sampled latency", () => {
+    const limit = measured()
+    limit.inFlight(20)
     for (let i = 0; i < 50; i++) limit.record(60, limit.epoch, 0)
     limit.tick(100, 50)
-    // 60 ms sampled, 50 ms of it waiting for the loop: 10 ms is within minRTT + buffer, 20 → 30
-    expect(limit.limit).toBe(30)
+    // 10 ms of the downstream's own would raise it to 30; 50 ms of loop delay says nothing of room
+    expect(limit.limit).toBe(20)
+  })
+
+  it("takes the event loop's delay off a minRTT measurement", () => {
+    const limit = new GradientLimit(CONFIG)
+    limit.tick(50, 30)
+    for (let i = 0; i < 10; i++) limit.record(40, limit.epoch, 0)
+    expect(limit.minRtt).toBe(10)
+  })
+
+  it('keeps minRTT when one re-measurement comes out above it plus the buffer', () => {
+    const limit = measured()
+    remeasure(limit, 128, 70_000)
+    expect(limit.minRtt).toBe(10)
+    expect(limit.measuring).toBe(false)
+    expect(limit.limit).toBe(20)
+  })
+
+  it('adopts a higher minRTT when the next re-measurement agrees, the lower of the two', () => {
+    const limit = measured()
+    remeasure(limit, 40, 70_000)
+    remeasure(limit, 30, 140_000)
+    expect(limit.minRtt).toBe(30)
+  })
+
+  it('adopts a lower re-measured minRTT at once', () => {
+    const limit = measured()
+    remeasure(limit, 6, 70_000)
+    expect(limit.minRtt).toBe(6)
+  })
+
+  it('drops a pending rise when a re-measurement in between agrees with minRTT', () => {
+    const limit = measured()
+    remeasure(limit, 40, 70_000)
+    remeasure(limit, 11, 140_000)
+    remeasure(limit, 40, 210_000)
+    expect(limit.minRtt).toBe(11)
   })
 
   it('never goes below minLimit', () => {
@@ -159,6 +212,36 @@ const waiter = (at: number): Waiter => ({
   gone: false,
   admit: () => undefined,
   refuse: () => undefined,
+})
+
+describe('the event-loop delay histogram', () => {
+  it('is off while the loop is idle', () => {
+    const guard = new EventLoopGuard({ maxUtilization: 0.85, maxDelayMs: 20, smoothing: 0.3 }, 100)
+    guard.tick()
+    expect(guard.armed).toBe(false)
+    guard.close()
+  })
+
+  it('runs once the smoothed utilisation reaches half of maxUtilization', () => {
+    expect(histogramWanted(false, 0.42, 0.85)).toBe(false)
+    expect(histogramWanted(false, 0.43, 0.85)).toBe(true)
+  })
+
+  it('stays on until the utilisation falls below 80% of where it turned on', () => {
+    expect(histogramWanted(true, 0.35, 0.85)).toBe(true)
+    expect(histogramWanted(true, 0.33, 0.85)).toBe(false)
+  })
+
+  it('is turned on by a loop kept busy', () => {
+    const guard = new EventLoopGuard({ maxUtilization: 0.85, maxDelayMs: 20, smoothing: 0.3 }, 100)
+    for (let i = 0; i < 5 && !guard.armed; i++) {
+      const end = performance.now() + 100
+      while (performance.now() < end) {}
+      guard.tick()
+    }
+    expect(guard.armed).toBe(true)
+    guard.close()
+  })
 })
 
 describe('the wait queue', () => {
