@@ -48,6 +48,7 @@ export class EventLoopGuard {
   private lastTickAt = performance.now()
   /** Whether the delay histogram is running (see ARM_AT). */
   armed = false
+  private started = false
   private readonly histogram: IntervalHistogram
 
   constructor(
@@ -59,6 +60,14 @@ export class EventLoopGuard {
   }
 
   tick(): void {
+    // The first sample only sets the baselines: the time since construction is the app's boot
+    // (its synchronous start-up after creating the guard), not load.
+    if (!this.started) {
+      this.started = true
+      this.lastTickAt = performance.now()
+      this.last = performance.eventLoopUtilization()
+      return
+    }
     // A blocked loop runs no timer: one late tick stands for every sample it missed, so the
     // smoothing and the controller advance by the wall time that passed, not by one step.
     const at = performance.now()

@@ -22,13 +22,13 @@ export interface LimitConfig {
  * minRTT is measured with the limit pinned at `minLimit` over `minRttSamples` requests admitted
  * after the pin, then again every `minRttInterval` ± jitter, so that the fleet's instances do not
  * all pin at once. The limit before a measurement is restored after it.
- * A measurement is the downstream's latency, not the event loop's: the loop's delay at the time
- * is taken off it, as off every sample. A re-measurement that comes out above the current minRTT
- * plus the buffer is not adopted alone: one taken during overload can hold delay that is not the
- * downstream's (a CPU-saturated host gave 128 ms against 6 ms unloaded, and the limit grew
- * twentyfold with it). The next measurement must agree — then the lower of the two is adopted, so a
- * baseline that really rose is followed one interval later. A lower or equal one is adopted at
- * once (BBR's min-RTT filter keeps the lowest for the same reason).
+ * A re-measurement that comes out above the current minRTT plus the buffer is not adopted alone:
+ * one taken during overload can hold delay that is not the downstream's (a CPU-saturated host
+ * gave 128 ms against 6 ms unloaded, and the limit grew twentyfold with it). The next measurement
+ * must agree — then the lower of the two is adopted, so a baseline that really rose is followed
+ * one interval later. A lower or equal one is adopted at once (BBR's min-RTT filter keeps the
+ * lowest for the same reason). The loop's smoothed delay is not taken off a measurement: right
+ * after start it still holds the boot's stall and would take a 10 ms minRTT to nothing.
  * One departure from Envoy, after Netflix's Gradient2: while fewer than half of the slots are in
  * use, the limit does not grow, so an idle app's limit does not drift to `maxLimit` and the first
  * burst after a quiet spell finds a limit that still means something.
@@ -42,7 +42,6 @@ export class GradientLimit {
   measuring = true
   private savedLimit: number
   private nextMeasureAt = 0
-  private loopDelayMs = 0
   /** A re-measured minRTT above the current one plus the buffer, waiting for the next to agree. */
   private risen = 0
   private maxInFlight = 0
@@ -64,7 +63,7 @@ export class GradientLimit {
       if (epoch !== this.epoch) return
       this.probe.push(rttMs)
       if (this.probe.length >= this.config.minRttSamples) {
-        this.adopt(Math.max(this.probe.quantile(this.config.percentile) - this.loopDelayMs, 0.001))
+        this.adopt(Math.max(this.probe.quantile(this.config.percentile), 0.001))
         this.probe.clear()
         this.measuring = false
         this.limit = this.savedLimit
@@ -104,7 +103,6 @@ export class GradientLimit {
    * to `maxLimit` every sample, for the next calm moment to admit all at once.
    */
   tick(now: number, loopDelayMs = 0): void {
-    this.loopDelayMs = loopDelayMs
     if (this.measuring) return
     if (now >= this.nextMeasureAt) {
       this.savedLimit = this.limit
