@@ -26,7 +26,7 @@ const CONCURRENCY = 10
 // The package's own copies (packages/tasks resolves bullmq from the root install).
 const tasksPath = require.resolve('@hotpath/tasks')
 const fromTasks = createRequire(tasksPath)
-const { createTasks, BullMQEngine } = require('@hotpath/tasks')
+const { createTasks, BullMQEngine, MemoryEngine } = require('@hotpath/tasks')
 
 async function hotpathMemory(n) {
   const tasks = createTasks({ concurrency: CONCURRENCY })
@@ -72,7 +72,8 @@ async function historyChild() {
     return process.memoryUsage().heapUsed
   }
   const base = await heap()
-  const tasks = createTasks({ concurrency: CONCURRENCY, retention: { count: 10_000 } })
+  const engine = new MemoryEngine()
+  const tasks = createTasks({ engine, concurrency: CONCURRENCY, retention: { count: 10_000 } })
   let done = 0
   tasks.define('noop', async (i) => {
     done++
@@ -90,11 +91,15 @@ async function historyChild() {
   }
   await run(10_000)
   const full = await heap()
+  // The sizes of the history's indexes at both points (records, creation-order slots, ring
+  // slots): the heap figure's explanation when it moves.
+  const fullSizes = engine.historySizes()
   await run(HISTORY_TASKS - 10_000)
   const after = await heap()
+  const afterSizes = engine.historySizes()
   const stats = tasks.stats()
   await tasks.close()
-  process.send({ base, full, after, completed: stats.counts.completed })
+  process.send({ base, full, after, completed: stats.counts.completed, fullSizes, afterSizes })
 }
 
 function history() {
@@ -273,6 +278,7 @@ export async function run() {
       budget: 1.2,
       better: 'max',
       ok: ratio <= 1.2,
+      sizes: { full: r.fullSizes, after: r.afterSizes },
     })
   }
   // dashboard read endpoints

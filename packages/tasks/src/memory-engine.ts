@@ -1,7 +1,7 @@
 import { HotpathError } from '@hotpath/core'
-import { History } from './history'
+import { History, type HistorySizes } from './history'
 import { Heap, Line } from './queue'
-import { snapshot, type TaskRecord } from './record'
+import { seqOfId, snapshot, type TaskRecord } from './record'
 import { type Attempt, createDeadlines, type Deadlines, type Outcome, runAttempt } from './runner'
 import type {
   Definition,
@@ -15,7 +15,12 @@ import type {
 } from './types'
 import { TASK_STATES } from './types'
 
-type Rec = TaskRecord & { queued: boolean; attempt: Attempt | undefined; gone: boolean }
+type Rec = TaskRecord & {
+  queued: boolean
+  attempt: Attempt | undefined
+  gone: boolean
+  pos: number
+}
 
 /**
  * The in-process engine (the default): tasks, their queue and their bounded history live in
@@ -48,9 +53,13 @@ export class MemoryEngine implements Engine {
     }
     this.host = host
     this.deadlines = createDeadlines(host.now)
-    this.history = new History<Rec>(host.retention, (rec) => {
-      this.countsByState[rec.state]--
-    })
+    this.history = new History<Rec>(
+      host.retention,
+      (rec) => {
+        this.countsByState[rec.state]--
+      },
+      (id) => seqOfId(this.base, id),
+    )
     const every = Math.min(60_000, Math.max(1000, Math.floor(host.retention.ageMs / 10)))
     this.pruneTimer = setInterval(() => this.history?.prune(host.now()), every)
     this.pruneTimer.unref()
@@ -69,6 +78,7 @@ export class MemoryEngine implements Engine {
     const seq = ++this.seq
     const rec: Rec = {
       seq,
+      // The history finds this form by its seq (`seqOfId`), without an id → record map entry.
       id: request.id ?? `${this.base}${seq.toString(36)}`,
       name: request.name,
       data: request.data,
@@ -87,6 +97,7 @@ export class MemoryEngine implements Engine {
       queued: false,
       attempt: undefined,
       gone: false,
+      pos: 0,
       local: false,
     }
     this.records().add(rec)
@@ -150,6 +161,11 @@ export class MemoryEngine implements Engine {
   markLocal(id: string): void {
     const rec = this.records().get(id)
     if (rec !== undefined) rec.local = true
+  }
+
+  /** @internal The sizes of the history's indexes: tests assert that they stay at the bound. */
+  historySizes(): HistorySizes {
+    return this.records().sizes()
   }
 
   /** Whether this engine holds the task (the local fallback of a Redis engine asks). */

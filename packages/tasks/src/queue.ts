@@ -125,37 +125,64 @@ export class Heap<T> {
   }
 }
 
-/** Finished tasks of one state in finishing order, oldest at the head. */
+/**
+ * Finished tasks of one state in finishing order, oldest at the head: a circular buffer whose
+ * slots double when full and halve when three quarters are empty. At its bound it is a push and
+ * a shift on the same slots forever (an array with a moving head kept up to twice the bound in
+ * slots, and the slots it had freed, until its next copy).
+ */
 export class Ring<T> {
-  private items: T[] = []
+  private items: (T | undefined)[] = []
   private head = 0
+  private count = 0
 
   get size(): number {
-    return this.items.length - this.head
+    return this.count
+  }
+
+  /** Allocated slots (for tests of the bound). */
+  get slots(): number {
+    return this.items.length
   }
 
   push(item: T): void {
-    this.items.push(item)
+    if (this.count === this.items.length) this.resize(Math.max(16, this.items.length * 2))
+    this.items[(this.head + this.count) & (this.items.length - 1)] = item
+    this.count++
   }
 
   peek(): T | undefined {
-    return this.items[this.head]
+    return this.count === 0 ? undefined : this.items[this.head]
   }
 
   shift(): T | undefined {
+    if (this.count === 0) return undefined
     const item = this.items[this.head]
-    if (item === undefined) return undefined
-    this.items[this.head] = undefined as unknown as T
-    this.head++
-    if (this.head > 1024 && this.head * 2 > this.items.length) {
-      this.items = this.items.slice(this.head)
-      this.head = 0
-    }
+    this.items[this.head] = undefined
+    this.head = (this.head + 1) & (this.items.length - 1)
+    this.count--
+    if (this.items.length > 16 && this.count * 4 < this.items.length) this.resize(this.items.length / 2)
     return item
   }
 
+  /** O(size): only a retry takes a task out of the middle. */
   remove(item: T): void {
-    const index = this.items.indexOf(item, this.head)
-    if (index >= 0) this.items.splice(index, 1)
+    const items = this.items
+    const mask = items.length - 1
+    let i = 0
+    while (i < this.count && items[(this.head + i) & mask] !== item) i++
+    if (i === this.count) return
+    for (; i < this.count - 1; i++) items[(this.head + i) & mask] = items[(this.head + i + 1) & mask]
+    items[(this.head + this.count - 1) & mask] = undefined
+    this.count--
+  }
+
+  private resize(slots: number): void {
+    const items = this.items
+    const mask = items.length - 1
+    const next = new Array<T | undefined>(slots).fill(undefined)
+    for (let i = 0; i < this.count; i++) next[i] = items[(this.head + i) & mask]
+    this.items = next
+    this.head = 0
   }
 }

@@ -41,3 +41,21 @@ export function snapshot(rec: TaskRecord): TaskInfo {
   if (rec.local) info.local = true
   return info
 }
+
+/**
+ * The seq an id of the form the memory engine makes (`base` + seq in base 36) names, read without
+ * allocating; the history checks it against the record's own id, so a caller's id that merely
+ * looks like one is found by its map instead.
+ */
+export function seqOfId(base: string, id: string): number | undefined {
+  const n = id.length
+  if (n <= base.length || n > base.length + 10 || !id.startsWith(base)) return undefined
+  let seq = 0
+  for (let i = base.length; i < n; i++) {
+    const c = id.charCodeAt(i)
+    const digit = c >= 48 && c <= 57 ? c - 48 : c >= 97 && c <= 122 ? c - 87 : -1
+    if (digit < 0) return undefined
+    seq = seq * 36 + digit
+  }
+  return seq
+}
