@@ -1,10 +1,11 @@
 // Express apps for the response-cache scenarios. `cache` picks the cache in front of the
 // routes: 'none' (the uncached route), 'hotpath' (@hotpath/response-cache, memory store),
 // 'hotpath-front' (the same, through cache.front(app)), 'apicache' (apicache's memory
-// cache). `compress` puts a compression middleware in front: 'compression' (the npm
+// cache), 'noop' (a no-op layer where the cache's route layer would be: the floor). `compress` puts a compression middleware in front: 'compression' (the npm
 // package) or 'shrink-ray' (shrink-ray-current, which caches compressed bytes by ETag).
 // Routes: /burn (a 1 KB JSON handler that costs 2 ms of CPU), /json (1 KB res.json),
-// /json100k (100 KB res.json).
+// /json100k (100 KB res.json), /private (1 KB res.json with `Cache-Control: private`: a
+// response the cache must not store, so it only passes through).
 import { responseCache } from '@hotpath/response-cache'
 import apicache from 'apicache'
 import compressionPackage from 'compression'
@@ -14,6 +15,7 @@ import { burnCpu, json1k, json100k } from '../payload.mjs'
 
 function cacheLayer(kind) {
   if (kind === 'none') return { use: [], route: [] }
+  if (kind === 'noop') return { use: [], route: [(_req, _res, next) => next()] }
   if (kind === 'hotpath' || kind === 'hotpath-front') {
     const cache = responseCache({ ttl: '10m' })
     return { use: [], route: [cache.route()], cache }
@@ -43,6 +45,10 @@ export default function server(options = {}) {
     res.json(json1k)
   })
   app.get('/json', ...layer.route, (_req, res) => {
+    res.json(json1k)
+  })
+  app.get('/private', ...layer.route, (_req, res) => {
+    res.set('Cache-Control', 'private')
     res.json(json1k)
   })
   app.get('/json100k', ...layer.route, (_req, res) => {
