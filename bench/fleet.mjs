@@ -8,11 +8,16 @@
 //   merge         100 routes × 16 instances from the bytes MGET returns: parse + decode + sum +
 //                 percentiles + outliers (cold: every snapshot new; warm: decoded at an earlier
 //                 read), median of the rounds against the 50 ms budget.
-// Sizes are exact (seeded samples); times move with the machine's load (recorded beside them).
+// Sizes are exact (seeded samples); times move with the machine's load (recorded beside them), so
+// `--instructions` also counts the merge's instructions under valgrind (cachegrind): each mode runs
+// in its own process twice, with 2 and 6 rounds; the difference over 4 is one merge's user-space
+// instructions (start-up, JIT warm-up and loading the snapshots cancel out).
 // Results: bench/results/fleet.md and bench/results/fleet.json.
-import { mkdirSync, writeFileSync } from 'node:fs'
+import { spawnSync } from 'node:child_process'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
-import { loadavg } from 'node:os'
+import { loadavg, tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 const require = createRequire(import.meta.url)
@@ -23,6 +28,29 @@ const { DecodeCache, mergeView } = require('../packages/fleet/dist/view.js')
 const { Float64Histogram } = require('hdr-histogram-js')
 const quick = process.env.BENCH_QUICK === '1'
 const ROUNDS = quick ? 3 : 21
+const INSTRUCTIONS = process.argv.includes('--instructions')
+
+// The child of --instructions: merges the snapshots in `file` `rounds` times, cold or warm.
+if (process.argv[2] === '--count') {
+  const [, , , mode, rounds, file] = process.argv
+  const stored = JSON.parse(readFileSync(file, 'utf8'))
+  const raw = stored.raw.map((b) => Buffer.from(b, 'base64'))
+  const warmCache = new DecodeCache()
+  const read = () => raw.map((b) => parseSnapshot(b, () => {}))
+  if (mode === 'warm') mergeView('shop', stored.ids[0], stored.at, stored.ids, read(), warmCache)
+  for (let r = 0; r < Number(rounds); r++) {
+    mergeView(
+      'shop',
+      stored.ids[0],
+      stored.at,
+      stored.ids,
+      read(),
+      mode === 'warm' ? warmCache : new DecodeCache(),
+    )
+  }
+  globalThis.gc?.()
+  process.exit(0)
+}
 
 const layout = new Float64Histogram(1, 3_600_000_000, 3)
 function pairsFor(samples) {
@@ -121,6 +149,44 @@ if (
     `the merge did not see every instance and route: ${JSON.stringify(check.coverage)} ${warnings}`,
   )
 }
+const instructions = {}
+if (INSTRUCTIONS) {
+  const scratch = mkdtempSync(join(tmpdir(), 'fleet-instr-'))
+  const file = join(scratch, 'snapshots.json')
+  writeFileSync(file, JSON.stringify({ ids, at, raw: raw.map((b) => b.toString('base64')) }))
+  const count = (mode, rounds) => {
+    const out = join(scratch, `${mode}-${rounds}.out`)
+    const r = spawnSync(
+      'valgrind',
+      [
+        '--tool=cachegrind',
+        '--cache-sim=no',
+        `--cachegrind-out-file=${out}`,
+        '-q',
+        process.execPath,
+        // Main thread only, fixed seeds, a full GC before exit: the count repeats (see instructions.mjs).
+        '--single-threaded',
+        '--expose-gc',
+        '--hash-seed=1',
+        '--random-seed=1',
+        fileURLToPath(import.meta.url),
+        '--count',
+        mode,
+        String(rounds),
+        file,
+      ],
+      { stdio: 'inherit' },
+    )
+    if (r.status !== 0) throw new Error(`valgrind ${mode} ${rounds}: exit ${r.status}`)
+    return Number(/^summary: (\d+)/m.exec(readFileSync(out, 'utf8'))[1])
+  }
+  try {
+    for (const mode of ['cold', 'warm'])
+      instructions[mode] = Math.round((count(mode, 6) - count(mode, 2)) / 4)
+  } finally {
+    rmSync(scratch, { recursive: true, force: true })
+  }
+}
 const load = loadavg()
   .map((x) => x.toFixed(2))
   .join(', ')
@@ -144,6 +210,15 @@ const lines = [
   `| 100 routes × 16 instances, cold (parse + decode + merge) | ${med(cold).toFixed(1)} | ${range(cold)} | ≤ 50 ${med(cold) <= 50 ? 'ok' : 'MISS'} |`,
   `| 100 routes × 16 instances, warm (parse + merge) | ${med(warm).toFixed(1)} | ${range(warm)} | ≤ 50 ${med(warm) <= 50 ? 'ok' : 'MISS'} |`,
   '',
+  ...(INSTRUCTIONS
+    ? [
+        '| merge, user-space instructions (valgrind) | per merge |',
+        '|---|---:|',
+        `| 100 routes × 16 instances, cold | ${instructions.cold.toLocaleString('en')} |`,
+        `| 100 routes × 16 instances, warm | ${instructions.warm.toLocaleString('en')} |`,
+        '',
+      ]
+    : []),
 ]
 console.log(lines.join('\n'))
 if (!quick) {

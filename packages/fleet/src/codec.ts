@@ -50,19 +50,21 @@ export class Merger {
     }
   }
 
-  /** Adds a decoded run (the fast path of a merge: no pairs array in between). */
+  /** Adds a route's run from a snapshot. */
   addRun(run: Run): void {
-    const counts = this.counts
-    const { index } = run
-    const src = run.counts
+    const { index, cum } = run
     const n = index.length
     if (n === 0) return
     const first = index[0] as number
     const last = index[n - 1] as number
-    if (first < 0 || last >= counts.length) return
+    if (first < 0 || last >= this.counts.length) return
+    const counts = this.counts
+    let before = 0
     for (let k = 0; k < n; k++) {
       const i = index[k] as number
-      counts[i] = (counts[i] as number) + (src[k] as number)
+      const c = cum[k] as number
+      counts[i] = (counts[i] as number) + c - before
+      before = c
     }
     this.total += run.total
     if (first < this.low) this.low = first

@@ -1,5 +1,6 @@
 import type { FleetInstance, FleetOutlier, FleetRoute, FleetView } from '@hotpath/core'
-import { Merger, round } from './codec'
+import { round } from './codec'
+import { Ranks } from './rank'
 import type { Snapshot } from './snapshot'
 import { decodeRoutes, type Run } from './wire'
 
@@ -40,15 +41,16 @@ export function mergeView(
     if (s && !isStale) fresh.push((decoded ?? new DecodeCache()).get(s))
     instances.push(instanceRow(id, s, ageMs, isStale))
   })
-  const scratch = new Merger({ highest: 3_600_000_000, digits: 3 })
+  const ranks = new Ranks({ highest: 3_600_000_000, digits: 3 })
+  const byId = new Map(fresh.map((d) => [d.snapshot.id, d]))
   for (const row of instances) {
-    const d = fresh.find((f) => f.snapshot.id === row.id)
-    if (d) Object.assign(row, instanceLatency(d, scratch))
+    const d = byId.get(row.id)
+    if (d) Object.assign(row, instanceLatency(d, ranks))
   }
 
   const routes: FleetRoute[] = []
-  const merger = new Merger({ highest: 3_600_000_000, digits: 3 })
-  const all = new Merger({ highest: 3_600_000_000, digits: 3 })
+  // Every route's runs of the default layout, for the fleet's totals.
+  const all: Run[] = []
   const labels = new Set<string>()
   for (const d of fresh) for (const r of d.routes.keys()) labels.add(r)
   let totalCount = 0
@@ -60,25 +62,25 @@ export function mergeView(
     const layoutKey = parts[0]?.key
     // Histograms merge only within one layout; a route reported in two (mixed versions) keeps the first's.
     const same = parts.filter((p) => p.key === layoutKey)
-    const [highest, digits] = (layoutKey ?? '3600000000:3').split(':').map(Number)
-    const m =
-      layoutKey === '3600000000:3'
-        ? merger
-        : new Merger({ highest: highest as number, digits: digits as number })
-    m.reset()
+    const [highest, digits] = (layoutKey ?? DEFAULT_LAYOUT).split(':').map(Number)
+    const r =
+      layoutKey === DEFAULT_LAYOUT
+        ? ranks
+        : new Ranks({ highest: highest as number, digits: digits as number })
+    const runs: Run[] = []
     let count = 0
     let errors = 0
     let max = 0
     let rps = 0
     for (const p of same) {
-      m.addRun(p.run)
+      runs.push(p.run)
       count += p.c
       errors += p.e
       if (p.max > max) max = p.max
       rps += p.s > 0 ? p.c / p.s : 0
     }
-    if (m === merger) all.addMerger(m)
-    const [p50, p95, p99] = m.percentiles(PS, max)
+    if (r === ranks) for (const run of runs) all.push(run)
+    const [p50, p95, p99] = r.percentiles(runs, PS, max)
     routes.push({
       route: label,
       count,
@@ -97,7 +99,7 @@ export function mergeView(
     if (max > totalMax) totalMax = max
   }
   routes.sort((a, b) => b.count - a.count || (a.route < b.route ? -1 : 1))
-  const [t50, t95, t99] = all.percentiles(PS, totalMax)
+  const [t50, t95, t99] = ranks.percentiles(all, PS, totalMax)
 
   const sources: Record<string, Record<string, number>> = {}
   for (const d of fresh) {
@@ -125,16 +127,17 @@ export function mergeView(
     outliers: findOutliers(
       fresh,
       routes.map((r) => r.route),
+      ranks,
     ),
     sources,
   }
   const slower = (route: string, ms: number): number => {
-    const m = new Merger({ highest: 3_600_000_000, digits: 3 })
+    const runs: Run[] = []
     for (const d of fresh) {
       const r = d.routes.get(route)
-      if (r && r.key === '3600000000:3') m.addRun(r.run)
+      if (r && r.key === DEFAULT_LAYOUT) runs.push(r.run)
     }
-    return m.countAbove(ms)
+    return ranks.countAbove(runs, ms)
   }
   const statusRps: Record<string, number> = {}
   for (const d of fresh) {
@@ -230,23 +233,23 @@ function instanceRow(id: string, s: Snapshot | null, ageMs: number, stale: boole
 }
 
 /** The instance's own numbers as it published them, or (older publishers) merged from its routes. */
-function instanceLatency(d: Decoded, m: Merger): Pick<FleetInstance, 'rps' | 'p95' | 'errorRate'> {
+function instanceLatency(d: Decoded, ranks: Ranks): Pick<FleetInstance, 'rps' | 'p95' | 'errorRate'> {
   const own = d.snapshot.own
   if (own) return { rps: own.rps, p95: own.p95, errorRate: own.errorRate }
-  m.reset()
+  const runs: Run[] = []
   let count = 0
   let errors = 0
   let rps = 0
   let max = 0
   for (const r of d.routes.values()) {
-    if (r.key !== '3600000000:3') continue
-    m.addRun(r.run)
+    if (r.key !== DEFAULT_LAYOUT) continue
+    runs.push(r.run)
     count += r.c
     errors += r.e
     rps += r.s > 0 ? r.c / r.s : 0
     if (r.max > max) max = r.max
   }
-  const [p95] = m.percentiles([95], max)
+  const [p95] = ranks.percentiles(runs, [95], max)
   return { rps: round(rps), p95: p95 as number, errorRate: count > 0 ? round(errors / count) : 0 }
 }
 
@@ -254,24 +257,20 @@ function instanceLatency(d: Decoded, m: Merger): Pick<FleetInstance, 'rps' | 'p9
  * Per route, among the busiest `OUTLIER_ROUTES` (where a slow instance costs the most users):
  * an instance whose p95 is ≥ 2× the p95 of all the other instances together.
  */
-function findOutliers(fresh: readonly Decoded[], busiest: readonly string[]): FleetOutlier[] {
+function findOutliers(fresh: readonly Decoded[], busiest: readonly string[], ranks: Ranks): FleetOutlier[] {
   if (fresh.length < 2) return []
   const out: FleetOutlier[] = []
   const labels = busiest.slice(0, OUTLIER_ROUTES)
-  const mine = new Merger({ highest: 3_600_000_000, digits: 3 })
-  const total = new Merger({ highest: 3_600_000_000, digits: 3 })
   for (const label of labels) {
-    // Each instance against the sum of the others: the route's total minus its own counts.
+    // Each instance against the union of the others.
     const parts = fresh
       .map((d) => ({ d, r: d.routes.get(label) }))
       .filter((p) => p.r !== undefined && p.r.key === DEFAULT_LAYOUT)
     if (parts.length < 2) continue
     let allMax = 0
     for (const p of parts) if ((p.r?.max ?? 0) > allMax) allMax = p.r?.max ?? 0
-    total.reset()
-    for (const p of parts) if (p.r) total.addRun(p.r.run)
     // The candidate is the instance slowest on this route by its own published p95; only it is
-    // compared with the rest (one walk of the route's buckets, not one per instance).
+    // compared with the rest (one rank search, not one per instance).
     let candidate: (typeof parts)[number] | undefined
     for (const p of parts) {
       if (!p.r || p.r.c < OUTLIER_MIN) continue
@@ -279,11 +278,16 @@ function findOutliers(fresh: readonly Decoded[], busiest: readonly string[]): Fl
     }
     const r = candidate?.r
     if (!candidate || !r) continue
-    mine.reset()
-    mine.addRun(r.run)
-    if (total.count - mine.count < OUTLIER_MIN) continue
-    const [a] = mine.percentiles([95], r.max)
-    const [b] = total.percentiles([95], allMax, mine)
+    const others: Run[] = []
+    let othersCount = 0
+    for (const p of parts) {
+      if (p === candidate || !p.r) continue
+      others.push(p.r.run)
+      othersCount += p.r.run.total
+    }
+    if (othersCount < OUTLIER_MIN) continue
+    const [a] = ranks.percentiles([r.run], [95], r.max)
+    const [b] = ranks.percentiles(others, [95], allMax)
     if ((b as number) > 0 && (a as number) >= OUTLIER_FACTOR * (b as number)) {
       const factor = round((a as number) / (b as number))
       out.push({

@@ -20,13 +20,13 @@ import { deflateRawSync, inflateRawSync } from 'node:zlib'
  *   (varints + zero runs, per route deflate: 1.24 KB; gap and count streams apart: 1.05 KB).
  * - No deflate at all was tried: the nibble bytes alone miss 2 KB at 20,000 requests a minute.
  *   Brotli was 10% smaller but decoded ~2× slower than inflate.
- * - The header's bucket total lets the decoder allocate its two typed arrays exactly, once.
+ * - The header's bucket total bounds what a corrupt header can make the reader believe.
  */
 export interface Run {
   /** Bucket indexes, ascending. */
   readonly index: Int32Array
-  /** Their counts (≥ 1 each; a Float64Array so sums never overflow). */
-  readonly counts: Float64Array
+  /** Cumulative counts: `cum[j]` is the sum of the counts of buckets `index[0..j]`. */
+  readonly cum: Float64Array
   readonly total: number
 }
 
@@ -131,7 +131,12 @@ function varintAt(bytes: Uint8Array, pos: number, at: { pos: number }): number {
   }
 }
 
-/** Decodes {@link encodeRoutes}' blob into one run per route; throws `CorruptHistogram`. */
+/**
+ * Decodes {@link encodeRoutes}' blob into one run per route (two typed arrays for the whole
+ * snapshot, each route a view of them); throws `CorruptHistogram`. Counts are kept cumulative: a
+ * merge answers "how many requests at or below bucket b" for any instance with one binary search
+ * (see rank.ts), so it never has to add the buckets of 16 instances into one array.
+ */
 export function decodeRoutes(blob: Uint8Array): Run[] {
   let bytes: Buffer
   try {
@@ -147,7 +152,7 @@ export function decodeRoutes(blob: Uint8Array): Run[] {
   // Every bucket takes at least one byte: a header that says otherwise is not believed.
   if (buckets > end - pos || routes > end - pos) throw new CorruptHistogram('header larger than its body')
   const index = new Int32Array(buckets)
-  const counts = new Float64Array(buckets)
+  const cum = new Float64Array(buckets)
   const out: Run[] = []
   let n = 0
   for (let r = 0; r < routes; r++) {
@@ -173,16 +178,28 @@ export function decodeRoutes(blob: Uint8Array): Run[] {
         pos = at.pos
       }
       bucket += gap + 1
-      index[n] = bucket
-      counts[n] = c
       total += c
+      index[n] = bucket
+      cum[n] = total
       n++
     }
     if (bucket > MAX_INDEX) throw new CorruptHistogram('bucket index out of range')
-    out.push({ index: index.subarray(from, n), counts: counts.subarray(from, n), total })
+    out.push({ index: index.subarray(from, n), cum: cum.subarray(from, n), total })
   }
   if (n !== buckets) throw new CorruptHistogram('fewer buckets than the header says')
   if (pos !== end) throw new CorruptHistogram('trailing bytes')
+  return out
+}
+
+/** A run as `[index, count, …]`. */
+export function pairsOfRun(run: Run): number[] {
+  const out: number[] = []
+  let before = 0
+  for (let j = 0; j < run.index.length; j++) {
+    const c = run.cum[j] as number
+    out.push(run.index[j] as number, c - before)
+    before = c
+  }
   return out
 }
 
@@ -195,8 +212,5 @@ export function encodePairs(pairs: readonly number[]): string {
 export function decodePairs(encoded: string): number[] {
   const runs = decodeRoutes(Buffer.from(encoded, 'base64'))
   if (runs.length !== 1) throw new CorruptHistogram(`${runs.length} routes where one was expected`)
-  const { index, counts } = runs[0] as Run
-  const out: number[] = []
-  for (let k = 0; k < index.length; k++) out.push(index[k] as number, counts[k] as number)
-  return out
+  return pairsOfRun(runs[0] as Run)
 }

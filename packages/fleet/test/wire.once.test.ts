@@ -1,7 +1,7 @@
 import { Float64Histogram } from 'hdr-histogram-js'
 import { parseSnapshot, SNAPSHOT_VERSION, type Snapshot, serializeSnapshot } from '../src/snapshot'
 import { DecodeCache, mergeView } from '../src/view'
-import { CorruptHistogram, decodeRoutes, encodeRoutes } from '../src/wire'
+import { CorruptHistogram, decodeRoutes, encodeRoutes, pairsOfRun, type Run } from '../src/wire'
 
 const layout = new Float64Histogram(1, 3_600_000_000, 3)
 
@@ -13,12 +13,6 @@ function pairsOf(samples: readonly number[]): number[] {
     counts.set(i, (counts.get(i) ?? 0) + 1)
   }
   return [...counts].sort((a, b) => a[0] - b[0]).flat()
-}
-
-function pairsOfRun(run: { index: Int32Array; counts: Float64Array }): number[] {
-  const out: number[] = []
-  for (let k = 0; k < run.index.length; k++) out.push(run.index[k] as number, run.counts[k] as number)
-  return out
 }
 
 function seeded(seed: number): () => number {
@@ -64,13 +58,13 @@ describe('snapshot histograms on the wire', () => {
 
   it('round-trips long gaps and large counts (the escaped nibbles)', () => {
     const pairs = [0, 1, 1, 15, 2, 16, 17, 17, 5000, 300, 5016, 1, 22000, 70_000]
-    expect(pairsOfRun(decodeRoutes(encodeRoutes([pairs]))[0] as never)).toEqual(pairs)
+    expect(pairsOfRun(decodeRoutes(encodeRoutes([pairs]))[0] as Run)).toEqual(pairs)
   })
 
   it('round-trips the largest index and count it accepts', () => {
     const pairs = [0x7ffffffe, Number.MAX_SAFE_INTEGER, 0x7fffffff, 2 ** 32 + 1]
     const [run] = decodeRoutes(encodeRoutes([pairs]))
-    expect(pairsOfRun(run as never)).toEqual(pairs)
+    expect(pairsOfRun(run as Run)).toEqual(pairs)
     expect(run?.total).toBe(Number.MAX_SAFE_INTEGER + 2 ** 32 + 1)
   })
 
@@ -134,7 +128,7 @@ describe('snapshot format', () => {
     const s = snapshot('a', 1000, [{ r: 'GET /x', samples: [1000, 2000, 2000, 90_000] }])
     const back = parseSnapshot(serializeSnapshot(s), warn)
     expect(back?.routes).toEqual(s.routes)
-    expect(pairsOfRun(decodeRoutes(back?.blob as Uint8Array)[0] as never)).toEqual(
+    expect(pairsOfRun(decodeRoutes(back?.blob as Uint8Array)[0] as Run)).toEqual(
       pairsOf([1000, 2000, 2000, 90_000]),
     )
     expect(warnings).toEqual([])
