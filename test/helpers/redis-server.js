@@ -139,7 +139,7 @@ function cli(port, command, { wait = true } = {}) {
  * Starts a real 3-master Redis Cluster on loopback and waits for `cluster_state:ok`.
  * Returns `{ nodes: [{ host, port }], stop() }`.
  */
-async function startRedisCluster(masters = 3) {
+async function startRedisCluster(masters = 3, extraArgs = []) {
   const servers = []
   for (let i = 0; i < masters; i++) {
     const port = await freePort()
@@ -153,6 +153,7 @@ async function startRedisCluster(masters = 3) {
           `nodes-${port}.conf`,
           '--cluster-node-timeout',
           '2000',
+          ...extraArgs,
         ],
       }),
     )

@@ -32,7 +32,11 @@ export const startRedis = server.startRedis as (options?: {
   port?: number
   args?: string[]
 }) => Promise<RedisHandle>
-export const startRedisCluster = server.startRedisCluster as (masters?: number) => Promise<RedisClusterHandle>
+/** A 3-master cluster by default; `args` are added to every master's command line. */
+export const startRedisCluster = server.startRedisCluster as (
+  masters?: number,
+  args?: string[],
+) => Promise<RedisClusterHandle>
 
 /** URL of the run's shared redis-server, or `''` when there is none. */
 export function redisUrl(): string {
