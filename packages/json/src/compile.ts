@@ -1,0 +1,352 @@
+import type { JsonSchema, Serializer } from './schema'
+
+/**
+ * A schema compiled to JavaScript (one `new Function` per schema, as fast-json-stringify does)
+ * that sends what `JSON.stringify` would send of the value with every property the schema does
+ * not declare left out: the schema is an allow-list, values are never coerced (NaN → null, a
+ * Date → its toJSON(), toJSON honoured where JSON.stringify calls it, undefined and functions
+ * left out, or null in an array). A value of another kind than declared is sent as JSON would
+ * send it when it is a primitive; an object where a scalar is declared, or an array where an
+ * object is, throws (the caller falls back, as for a missing `required` property).
+ *
+ * The generated code is built from the schema's structure only: every property name enters it
+ * as a string literal written by JSON.stringify, function names are counters, so no schema key
+ * can inject code (test: hostile property names).
+ */
+
+/** Keywords that change what gets serialized in ways this compiler does not follow. */
+const DECLINE = new Set([
+  '$ref',
+  '$dynamicRef',
+  'allOf',
+  'anyOf',
+  'oneOf',
+  'not',
+  'if',
+  'then',
+  'else',
+  'patternProperties',
+  'dependentSchemas',
+  'unevaluatedProperties',
+  'unevaluatedItems',
+  'prefixItems',
+  'additionalItems',
+  'default',
+  'const',
+])
+const SCALARS = new Set(['string', 'number', 'integer', 'boolean', 'null'])
+const MAX_DEPTH = 64
+
+type Node =
+  | { kind: 'any' }
+  | { kind: 'scalar'; types: ReadonlySet<string> }
+  | { kind: 'object'; props: Array<{ name: string; node: Node; required: boolean }> }
+  | { kind: 'array'; items: Node }
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value)
+}
+
+/** The tree of a schema, or `undefined` where a keyword asks for what only fast-json-stringify does. */
+function parse(schema: unknown, depth: number): Node | undefined {
+  if (!isRecord(schema) || depth > MAX_DEPTH) return undefined
+  for (const key of Object.keys(schema)) if (DECLINE.has(key)) return undefined
+  const extra = schema.additionalProperties
+  if (extra !== undefined && extra !== false) return undefined
+  const raw = schema.type
+  const types = new Set<string>()
+  if (typeof raw === 'string') types.add(raw)
+  else if (Array.isArray(raw)) for (const t of raw) types.add(String(t))
+  else if (raw !== undefined) return undefined
+  if (raw === undefined) {
+    if (schema.properties !== undefined) types.add('object')
+    else if (schema.items !== undefined) types.add('array')
+    else return { kind: 'any' }
+  }
+  for (const t of types) if (t !== 'object' && t !== 'array' && !SCALARS.has(t)) return undefined
+  if (types.has('object') && types.has('array')) return undefined
+  if (types.has('object')) {
+    const properties = schema.properties ?? {}
+    if (!isRecord(properties)) return undefined
+    const required = Array.isArray(schema.required) ? schema.required : []
+    const props: Array<{ name: string; node: Node; required: boolean }> = []
+    for (const name of Object.keys(properties)) {
+      const node = parse(properties[name], depth + 1)
+      if (node === undefined) return undefined
+      props.push({ name, node, required: required.includes(name) })
+    }
+    return { kind: 'object', props }
+  }
+  if (types.has('array')) {
+    if (schema.items === undefined) return { kind: 'array', items: { kind: 'any' } }
+    const items = parse(schema.items, depth + 1)
+    return items === undefined ? undefined : { kind: 'array', items }
+  }
+  return types.size === 0 ? { kind: 'any' } : { kind: 'scalar', types }
+}
+
+/** A JavaScript string literal of `text` (JSON.stringify's output is one: ES2019 allows U+2028/9). */
+const lit = (text: string): string => JSON.stringify(text)
+
+/**
+ * Statements that write the constant JSON text `text` at `p`: byte stores (numbers only, so
+ * nothing of a schema key reaches the code as code), or, for text beyond ASCII, `text()`.
+ */
+function constant(text: string): string {
+  const bytes = Buffer.from(text, 'utf8')
+  if (bytes.length !== text.length) return `text(${lit(text)});`
+  // Locals instead of the closure's b and p for each byte: one load of each, one store of p.
+  const stores = Array.from(bytes, (byte, i) => `B[P${i === 0 ? '' : ` + ${i}`}] = ${byte};`).join(' ')
+  return `room(${bytes.length}); { const B = b, P = p; ${stores} p = P + ${bytes.length} }`
+}
+
+/**
+ * Code that writes the value `x` (its key expression `key`, for toJSON) behind `head` (the
+ * statements that write `,"name":`), then runs `done`; or, where JSON leaves the value out
+ * (undefined, a function), writes nothing and runs `skip`.
+ */
+function valueCode(
+  node: Node,
+  key: string,
+  head: string,
+  done: string,
+  skip: string,
+  fn: (n: Node) => string,
+): string {
+  // A slow path writes the key, then rolls back to `q` when nothing followed it.
+  const slow = (call: string) => `{ q = p; ${head} if (${call}) { ${done} } else { p = q; ${skip} } }`
+  if (node.kind === 'any') return slow(`gen(x, ${key}, true)`)
+  if (node.kind === 'object' || node.kind === 'array') return slow(`${fn(node)}(x, ${key})`)
+  const branches: string[] = []
+  if (node.types.has('string')) branches.push(`if (typeof x === 'string') { ${head} str(x); ${done} }`)
+  // Number.isFinite is false for every non-number: NaN and ±Infinity go to gen (→ null).
+  if (node.types.has('number') || node.types.has('integer'))
+    branches.push(`if (Number.isFinite(x)) { ${head} num(x); ${done} }`)
+  if (node.types.has('boolean')) {
+    branches.push(`if (x === true) { ${head} ${constant('true')} ${done} }`)
+    branches.push(`if (x === false) { ${head} ${constant('false')} ${done} }`)
+  }
+  if (node.types.has('null')) branches.push(`if (x === null) { ${head} ${constant('null')} ${done} }`)
+  branches.push(slow(`gen(x, ${key}, false)`))
+  return branches.join(' else ')
+}
+
+/** The head of an object or array writer: primitives, toJSON (called once, as JSON.stringify does). */
+const HEAD = `if (typeof v !== 'object' || v === null) return gen(v, k, false)
+  if (typeof v.toJSON === 'function') { v = v.toJSON(String(k)); if (typeof v !== 'object' || v === null) return gen(v, k, false) }`
+
+/** The writer functions of a schema tree; the name of the root's. */
+function generate(root: Node & { kind: 'object' | 'array' }): { code: string; name: string } {
+  const fns: string[] = []
+  const names = new Map<Node, string>()
+  const fn = (node: Node): string => {
+    let name = names.get(node)
+    if (name !== undefined) return name
+    name = `${node.kind === 'object' ? 'o' : 'a'}${names.size}`
+    names.set(node, name)
+    fns.push(node.kind === 'object' ? objectFn(node, name) : arrayFn(node as Node & { kind: 'array' }, name))
+    return name
+  }
+  const objectFn = (node: Node & { kind: 'object' }, name: string): string => {
+    const body: string[] = []
+    // Whether a property was written before this one: known at compile time once a required
+    // property has gone (it is written or throws), otherwise held in `c` at run time.
+    let sent = 'no' as 'no' | 'yes' | 'maybe'
+    for (const p of node.props) {
+      const key = lit(p.name)
+      const text = `${JSON.stringify(p.name)}:`
+      // `__proto__` would read the prototype when it is not an own property.
+      body.push(
+        `x = ${p.name === '__proto__' ? `Object.hasOwn(v, ${key}) ? v[${key}] : undefined` : `v[${key}]`}`,
+      )
+      if (p.required) body.push(`if (x === undefined) throw $.required(${key})`)
+      const head =
+        sent === 'yes'
+          ? constant(`,${text}`)
+          : sent === 'no'
+            ? constant(text)
+            : `if (c) { room(1); b[p++] = 44 } ${constant(text)}`
+      const done = sent === 'yes' || p.required ? '' : 'c = true'
+      const skip = p.required ? `throw $.required(${key})` : ''
+      body.push(valueCode(p.node, key, head, done, skip, fn))
+      sent = p.required || sent === 'yes' ? 'yes' : 'maybe'
+    }
+    return `function ${name}(v, k) {
+  ${HEAD}
+  if (Array.isArray(v)) throw $.misfit(k)
+  let c = false, x, q
+  room(1); b[p++] = 123
+  ${body.join('\n  ')}
+  room(1); b[p++] = 125
+  return true
+}`
+  }
+  const arrayFn = (node: Node & { kind: 'array' }, name: string): string => {
+    // An item that JSON leaves out (undefined, a function) is null in an array.
+    const item = valueCode(node.items, 'i', '', '', constant('null'), fn)
+    return `function ${name}(v, k) {
+  ${HEAD}
+  if (!Array.isArray(v)) throw $.misfit(k)
+  const n = v.length
+  let x, q
+  room(1); b[p++] = 91
+  for (let i = 0; i < n; i++) {
+    if (i !== 0) { room(1); b[p++] = 44 }
+    x = v[i]
+    ${item}
+  }
+  room(1); b[p++] = 93
+  return true
+}`
+  }
+  const name = fn(root)
+  return { code: fns.join('\n'), name }
+}
+
+/**
+ * Bytes of scratch a serializer always keeps. A larger buffer is kept behind a WeakRef, so a
+ * serializer of big bodies reuses it (a fresh 1 MB buffer per call costs its page faults)
+ * while garbage collection may still take it back.
+ */
+const KEEP = 16 * 1024
+// biome-ignore lint/suspicious/noControlCharactersInRegex: the characters JSON must escape (RFC 8259 §7), and lone surrogates
+const ESCAPE = /[\u0000-\u001f"\\\ud800-\udfff]/
+
+const helpers = {
+  alloc: (n: number): Buffer => Buffer.allocUnsafeSlow(n),
+  /** JSON text of a string, escaped when it must be (well-formed: lone surrogates as \udXXX). */
+  str: (v: string): string => (v.length < 5000 && !ESCAPE.test(v) ? `"${v}"` : JSON.stringify(v)),
+  /** JSON text of a primitive or null; undefined for what JSON leaves out. */
+  prim(v: unknown): string | undefined {
+    switch (typeof v) {
+      case 'string':
+        return helpers.str(v)
+      case 'number':
+        return Number.isFinite(v) ? `${v}` : 'null'
+      case 'boolean':
+        return v ? 'true' : 'false'
+      case 'object':
+        return 'null'
+      case 'bigint':
+        return JSON.stringify(v) // throws as JSON.stringify does, unless BigInt has a toJSON
+      default:
+        return undefined
+    }
+  },
+  /** JSON text of a value that missed the fast paths (`any`: a slot the schema leaves open). */
+  val(v: unknown, k: unknown, any: boolean): string | undefined {
+    if (typeof v !== 'object' || v === null) return helpers.prim(v)
+    const o = v as { toJSON?: unknown }
+    if (typeof o.toJSON === 'function') {
+      const r: unknown = (o.toJSON as (key: string) => unknown).call(v, String(k))
+      if (typeof r !== 'object' || r === null) return helpers.prim(r)
+      if (any) return JSON.stringify(r)
+      throw helpers.misfit(k)
+    }
+    if (any || v instanceof Number || v instanceof String || v instanceof Boolean) return JSON.stringify(v)
+    throw helpers.misfit(k)
+  },
+  misfit: (k: unknown) =>
+    new TypeError(`@hotpath/json: the value at ${JSON.stringify(String(k))} does not fit its schema`),
+  required: (k: string) => new Error(`${JSON.stringify(k)} is required!`),
+}
+
+/**
+ * The writer's state and primitives, per compiled serializer. The body is written as bytes
+ * into a Buffer (ASCII bytes stored one by one, anything else through Buffer#write as UTF-8)
+ * and read back once as a string: no intermediate strings for keys, integers or strings that
+ * need no escaping, which is what let it beat JSON.stringify on Node 20 where string
+ * concatenation did not (bench/results/json-inproc.md).
+ */
+const RUNTIME = `
+const small = $.alloc(${KEEP})
+let b = small, p = 0, ascii = true, busy = false, last = 0, big
+function grow(n) {
+  let size = b.length * 2
+  while (size < p + n) size *= 2
+  const next = $.alloc(size)
+  b.copy(next, 0, 0, p)
+  b = next
+}
+function room(n) { if (p + n > b.length) grow(n) }
+/** JSON text of any content: as UTF-8. */
+function text(t) {
+  room(t.length * 3)
+  const n = b.write(t, p, 'utf8')
+  if (n !== t.length) ascii = false
+  p += n
+}
+/** A string: ASCII without anything to escape is copied byte by byte, anything else via JSON.stringify. */
+function str(v) {
+  const n = v.length
+  room(n + 2)
+  let q = p
+  b[q++] = 34
+  for (let i = 0; i < n; i++) {
+    const c = v.charCodeAt(i)
+    if (c < 32 || c === 34 || c === 92 || c > 126) return text(JSON.stringify(v))
+    b[q++] = c
+  }
+  b[q++] = 34
+  p = q
+}
+/** A finite number: small non-negative integers digit by digit, others as String(n) writes them. */
+function num(v) {
+  if (v >= 0 && v <= 2147483647 && (v | 0) === v) {
+    const d = v < 10 ? 1 : v < 100 ? 2 : v < 1000 ? 3 : v < 10000 ? 4 : v < 100000 ? 5 : v < 1000000 ? 6 : v < 10000000 ? 7 : v < 100000000 ? 8 : v < 1000000000 ? 9 : 10
+    room(d)
+    let q = p + d
+    p = q
+    do { const r = v % 10; b[--q] = 48 + r; v = (v - r) / 10 } while (v > 0)
+    return
+  }
+  const t = '' + v
+  room(t.length)
+  for (let i = 0; i < t.length; i++) b[p++] = t.charCodeAt(i)
+}
+function gen(x, k, any) {
+  const t = $.val(x, k, any)
+  if (t === undefined) return false
+  text(t)
+  return true
+}`
+
+/** The compiled serializer of `schema`, or `undefined` when the schema needs fast-json-stringify. */
+export function compileSchema(schema: JsonSchema): Serializer | undefined {
+  const root = parse(schema, 0)
+  if (root === undefined || (root.kind !== 'object' && root.kind !== 'array')) return undefined
+  const { code, name } = generate(root)
+  const factory = new Function(
+    '$',
+    `'use strict'
+${RUNTIME}
+${code}
+return function serialize(doc) {
+  // A toJSON that calls this serializer again gets a buffer of its own.
+  const outer = busy, ob = b, op = p, oa = ascii
+  if (outer) b = $.alloc(256)
+  else if (last > b.length) b = (big !== undefined && big.deref()) || $.alloc(last)
+  busy = true
+  p = 0
+  ascii = true
+  try {
+    if (!${name}(doc, '')) return 'null'
+    last = p
+    return b.toString(ascii ? 'latin1' : 'utf8', 0, p)
+  } finally {
+    if (outer) {
+      b = ob
+      p = op
+      ascii = oa
+    } else {
+      busy = false
+      if (b.length > ${KEEP}) {
+        if (big === undefined || big.deref() !== b) big = new WeakRef(b)
+        b = small
+      }
+    }
+  }
+}`,
+  ) as (h: typeof helpers) => Serializer
+  return factory(helpers)
+}
