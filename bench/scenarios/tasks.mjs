@@ -10,6 +10,7 @@
 import { fork } from 'node:child_process'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
+import { loadavg } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { median } from '../stats.mjs'
@@ -245,6 +246,8 @@ function row(label, a, b, ratios, budget, better) {
 }
 
 export async function run() {
+  // This host is shared: the load at the start and the end of the run goes with its figures.
+  const loadAtStart = loadavg()
   const rows = []
   // memory engine vs p-queue, alternating which goes first
   {
@@ -311,6 +314,11 @@ export async function run() {
   }
 
   const fmt = (n) => (n >= 100 ? Math.round(n).toLocaleString('en') : (Math.round(n * 100) / 100).toString())
+  const load = (l) => l.map((x) => x.toFixed(2)).join(' / ')
+  const loadAtEnd = loadavg()
+  const historyRow = rows.find((r) => r.sizes)
+  const indexes = (f, a) =>
+    `records ${f.records} → ${a.records}, creation-order slots ${f.orderSlots} → ${a.orderSlots}, id map ${f.byId} → ${a.byId}, completed ring ${f.finished.completed.size} in ${f.finished.completed.slots} slots → ${a.finished.completed.size} in ${a.finished.completed.slots}`
   const lines = [
     `# tasks${quick ? ' (BENCH_QUICK smoke run: not a measurement)' : ''}`,
     '',
@@ -324,12 +332,23 @@ export async function run() {
         : `| ${r.label} | ${fmt(r.a)} | ${fmt(r.b)} | ${r.ratio.toFixed(3)} | ${r.min.toFixed(3)}–${r.max.toFixed(3)} | ${r.better === 'min' ? '≥' : '≤'} ${r.budget} | ${r.ok ? 'ok' : 'MISS'} |`,
     ),
     '',
+    `Load average (1 / 5 / 15 min; 2 shared cores): ${load(loadAtStart)} at the start, ${load(loadAtEnd)} at the end.`,
+    ...(historyRow
+      ? [
+          '',
+          `History indexes at 10 000 tasks → after the last: ${indexes(historyRow.sizes.full, historyRow.sizes.after)}.`,
+        ]
+      : []),
+    '',
   ]
   const md = lines.join('\n')
   console.log(md)
   mkdirSync(join(here, 'results'), { recursive: true })
   writeFileSync(join(here, 'results', 'tasks.md'), md)
-  writeFileSync(join(here, 'results', 'tasks.json'), JSON.stringify({ quick, rounds: ROUNDS, rows }, null, 2))
+  writeFileSync(
+    join(here, 'results', 'tasks.json'),
+    JSON.stringify({ quick, rounds: ROUNDS, load: { start: loadAtStart, end: loadAtEnd }, rows }, null, 2),
+  )
   return rows.filter((r) => !r.ok).length
 }
 
