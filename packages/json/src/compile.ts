@@ -1,4 +1,5 @@
 import type { JsonSchema, Serializer } from './schema'
+import { helpers, KEEP, RUNTIME } from './writer'
 
 /**
  * A schema compiled to JavaScript (one `new Function` per schema, as fast-json-stringify does)
@@ -202,114 +203,6 @@ function generate(root: Node & { kind: 'object' | 'array' }): { code: string; na
   const name = fn(root)
   return { code: fns.join('\n'), name }
 }
-
-/**
- * Bytes of scratch a serializer always keeps. A larger buffer is kept behind a WeakRef, so a
- * serializer of big bodies reuses it (a fresh 1 MB buffer per call costs its page faults)
- * while garbage collection may still take it back.
- */
-const KEEP = 16 * 1024
-// biome-ignore lint/suspicious/noControlCharactersInRegex: the characters JSON must escape (RFC 8259 §7), and lone surrogates
-const ESCAPE = /[\u0000-\u001f"\\\ud800-\udfff]/
-
-const helpers = {
-  alloc: (n: number): Buffer => Buffer.allocUnsafeSlow(n),
-  /** JSON text of a string, escaped when it must be (well-formed: lone surrogates as \udXXX). */
-  str: (v: string): string => (v.length < 5000 && !ESCAPE.test(v) ? `"${v}"` : JSON.stringify(v)),
-  /** JSON text of a primitive or null; undefined for what JSON leaves out. */
-  prim(v: unknown): string | undefined {
-    switch (typeof v) {
-      case 'string':
-        return helpers.str(v)
-      case 'number':
-        return Number.isFinite(v) ? `${v}` : 'null'
-      case 'boolean':
-        return v ? 'true' : 'false'
-      case 'object':
-        return 'null'
-      case 'bigint':
-        return JSON.stringify(v) // throws as JSON.stringify does, unless BigInt has a toJSON
-      default:
-        return undefined
-    }
-  },
-  /** JSON text of a value that missed the fast paths (`any`: a slot the schema leaves open). */
-  val(v: unknown, k: unknown, any: boolean): string | undefined {
-    if (typeof v !== 'object' || v === null) return helpers.prim(v)
-    const o = v as { toJSON?: unknown }
-    if (typeof o.toJSON === 'function') {
-      const r: unknown = (o.toJSON as (key: string) => unknown).call(v, String(k))
-      if (typeof r !== 'object' || r === null) return helpers.prim(r)
-      if (any) return JSON.stringify(r)
-      throw helpers.misfit(k)
-    }
-    if (any || v instanceof Number || v instanceof String || v instanceof Boolean) return JSON.stringify(v)
-    throw helpers.misfit(k)
-  },
-  misfit: (k: unknown) =>
-    new TypeError(`@hotpath/json: the value at ${JSON.stringify(String(k))} does not fit its schema`),
-  required: (k: string) => new Error(`${JSON.stringify(k)} is required!`),
-}
-
-/**
- * The writer's state and primitives, per compiled serializer. The body is written as bytes
- * into a Buffer (ASCII bytes stored one by one, anything else through Buffer#write as UTF-8)
- * and read back once as a string: no intermediate strings for keys, integers or strings that
- * need no escaping, which is what let it beat JSON.stringify on Node 20 where string
- * concatenation did not (bench/results/json-inproc.md).
- */
-const RUNTIME = `
-const small = $.alloc(${KEEP})
-let b = small, p = 0, ascii = true, busy = false, last = 0, big
-function grow(n) {
-  let size = b.length * 2
-  while (size < p + n) size *= 2
-  const next = $.alloc(size)
-  b.copy(next, 0, 0, p)
-  b = next
-}
-function room(n) { if (p + n > b.length) grow(n) }
-/** JSON text of any content: as UTF-8. */
-function text(t) {
-  room(t.length * 3)
-  const n = b.write(t, p, 'utf8')
-  if (n !== t.length) ascii = false
-  p += n
-}
-/** A string: ASCII without anything to escape is copied byte by byte, anything else via JSON.stringify. */
-function str(v) {
-  const n = v.length
-  room(n + 2)
-  let q = p
-  b[q++] = 34
-  for (let i = 0; i < n; i++) {
-    const c = v.charCodeAt(i)
-    if (c < 32 || c === 34 || c === 92 || c > 126) return text(JSON.stringify(v))
-    b[q++] = c
-  }
-  b[q++] = 34
-  p = q
-}
-/** A finite number: small non-negative integers digit by digit, others as String(n) writes them. */
-function num(v) {
-  if (v >= 0 && v <= 2147483647 && (v | 0) === v) {
-    const d = v < 10 ? 1 : v < 100 ? 2 : v < 1000 ? 3 : v < 10000 ? 4 : v < 100000 ? 5 : v < 1000000 ? 6 : v < 10000000 ? 7 : v < 100000000 ? 8 : v < 1000000000 ? 9 : 10
-    room(d)
-    let q = p + d
-    p = q
-    do { const r = v % 10; b[--q] = 48 + r; v = (v - r) / 10 } while (v > 0)
-    return
-  }
-  const t = '' + v
-  room(t.length)
-  for (let i = 0; i < t.length; i++) b[p++] = t.charCodeAt(i)
-}
-function gen(x, k, any) {
-  const t = $.val(x, k, any)
-  if (t === undefined) return false
-  text(t)
-  return true
-}`
 
 /** The compiled serializer of `schema`, or `undefined` when the schema needs fast-json-stringify. */
 export function compileSchema(schema: JsonSchema): Serializer | undefined {

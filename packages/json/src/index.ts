@@ -35,7 +35,7 @@ export function parseFields(text: string): FieldMask {
 
 /**
  * A serializer for values of `schema` (a server-owned JSON Schema) with `fields` applied:
- * the schema projected by the mask and compiled once (fast-json-stringify). For bodies sent
+ * the schema projected by the mask and compiled once (see `defaultCompile`). For bodies sent
  * outside `res.json` (a WebSocket, a queue). A level the projection cannot follow (`$ref`,
  * `anyOf`, …) is masked and serialized with `JSON.stringify`.
  */

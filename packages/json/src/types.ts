@@ -24,7 +24,7 @@ export interface FieldsOptions {
   schema?: JsonSchema
   /** Compiled serializers kept per schema (an LRU of masks). Default `256`. */
   cacheSize?: number
-  /** Compiles a server schema into a serializer. Default: fast-json-stringify. */
+  /** Compiles a server schema into a serializer. Default: generated code (fast-json-stringify for what it does not follow). */
   compile?: Compile
   /**
    * One masked `res.json` in this many also serializes the unmasked body to measure the
