@@ -12,6 +12,7 @@
 import { fork } from 'node:child_process'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import http from 'node:http'
+import os from 'node:os'
 import { dirname, join } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { fileURLToPath, pathToFileURL } from 'node:url'
@@ -176,10 +177,10 @@ function timed(url) {
   })
 }
 
-async function memOf(server) {
+async function memOf(server, path = '/__mem') {
   const r = await new Promise((resolve, reject) => {
     http
-      .get(`${server.url}/__mem`, { agent: false }, (res) => {
+      .get(`${server.url}${path}`, { agent: false }, (res) => {
         let text = ''
         res.on('data', (c) => {
           text += c
@@ -205,10 +206,16 @@ async function streaming() {
         if (first.status !== 200) throw new Error(`${path} answered ${first.status}`)
         const runs = [first]
         for (let i = 0; i < (quick ? 1 : 4); i++) runs.push(await timed(`${server.url}${path}`))
+        const serverFirst = await memOf(server, '/__first')
+        // The floor under a TTFB on this host now: res.json of one row from the same server.
+        const floor = []
+        for (let i = 0; i < 5; i++) floor.push((await timed(`${server.url}/json?limit=1`)).ttfb)
         out.push({
           rows,
           mode: path === '/json' ? 'res.json' : 'res.stream',
           ttfbMs: median(runs.map((r) => r.ttfb)),
+          serverFirstWriteMs: serverFirst.length > 0 ? median(serverFirst) : undefined,
+          floorTtfbMs: median(floor),
           totalMs: median(runs.map((r) => r.total)),
           rowsPerSecond: rows / (median(runs.map((r) => r.total)) / 1000),
           bytes: first.bytes,
@@ -234,11 +241,14 @@ async function main() {
   }
   const stream = await streaming()
   lines.push('', '## json: res.stream of a better-sqlite3 cursor vs res.json (fresh server process each)', '')
-  lines.push('| rows | mode | TTFB ms | total ms | rows/s | body bytes | peak RSS growth MB |')
-  lines.push('|---|---|---|---|---|---|---|')
+  lines.push(
+    '| rows | mode | TTFB ms | server: arrival → first write ms | floor TTFB ms (res.json of 1 row) | total ms | rows/s | body bytes | peak RSS growth MB |',
+  )
+  lines.push('|---|---|---|---|---|---|---|---|---|')
   for (const s of stream) {
+    const first = s.serverFirstWriteMs === undefined ? '–' : s.serverFirstWriteMs.toFixed(2)
     lines.push(
-      `| ${s.rows} | ${s.mode} | ${s.ttfbMs.toFixed(2)} | ${s.totalMs.toFixed(1)} | ${Math.round(s.rowsPerSecond)} | ${s.bytes} | ${s.peakRssGrowthMB.toFixed(1)} |`,
+      `| ${s.rows} | ${s.mode} | ${s.ttfbMs.toFixed(2)} | ${first} | ${s.floorTtfbMs.toFixed(2)} | ${s.totalMs.toFixed(1)} | ${Math.round(s.rowsPerSecond)} | ${s.bytes} | ${s.peakRssGrowthMB.toFixed(1)} |`,
     )
   }
   const budgets = []
@@ -260,6 +270,11 @@ async function main() {
   }
   lines.push('', '| budget | measured | result |', '|---|---|---|')
   for (const [name, value, ok] of budgets) lines.push(`| ${name} | ${value} | ${ok ? 'ok' : 'MISS'} |`)
+  const load = os
+    .loadavg()
+    .map((x) => x.toFixed(2))
+    .join(', ')
+  lines.push('', `Load average at the end of the run: ${load} (${os.cpus().length} cores, shared).`)
   const text = `${lines.join('\n')}\n${quick ? '\n(BENCH_QUICK=1: a smoke run, not a measurement.)\n' : ''}`
   console.log(text)
   const results = join(here, '..', 'results')
@@ -268,7 +283,7 @@ async function main() {
   writeFileSync(join(results, `json-inproc${suffix}.md`), text)
   writeFileSync(
     join(results, `json-inproc${suffix}.json`),
-    `${JSON.stringify({ date: new Date().toISOString(), quick, micro, stream }, null, 2)}\n`,
+    `${JSON.stringify({ date: new Date().toISOString(), quick, loadavg: os.loadavg(), micro, stream }, null, 2)}\n`,
   )
 }
 

@@ -1,7 +1,8 @@
 // A SQLite table of `rows` rows (better-sqlite3, a file in the temp directory) served whole by
 // `GET /json` (res.json of .all()) and `GET /stream` (res.stream of the .iterate() cursor);
 // `?limit=n` serves the first n rows. `GET /__mem` runs gc (when exposed) and answers the
-// process's current RSS and its peak (getrusage maxrss) in bytes.
+// process's current RSS and its peak (getrusage maxrss) in bytes. `GET /__first` answers (and
+// forgets) the server-side times from a request's arrival to its first body write, in ms.
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -37,6 +38,19 @@ export default function server(options = {}) {
   const cursor = cursorDb.prepare('SELECT * FROM rows ORDER BY id LIMIT ?')
 
   const app = express()
+  const arrived = new WeakMap()
+  const firstWrites = []
+  app.use((req, res, next) => {
+    arrived.set(res, performance.now())
+    const write = res.write
+    // Bench only: the first write of /json's or /stream's body, seen from the server.
+    res.write = function firstWrite(...args) {
+      res.write = write
+      firstWrites.push(performance.now() - arrived.get(res))
+      return write.apply(this, args)
+    }
+    next()
+  })
   app.use(fields())
   const limitOf = (req) => Number(req.query.limit) || rows
   app.get('/json', (req, res) => {
@@ -44,6 +58,9 @@ export default function server(options = {}) {
   })
   app.get('/stream', (req, res) => {
     void res.stream(cursor.iterate(limitOf(req)))
+  })
+  app.get('/__first', (_req, res) => {
+    res.end(JSON.stringify(firstWrites.splice(0)))
   })
   app.get('/__mem', (_req, res) => {
     if (typeof globalThis.gc === 'function') globalThis.gc()
