@@ -1,5 +1,5 @@
 import { Float64Histogram } from 'hdr-histogram-js'
-import type { Run } from './wire'
+import { forEachBucket, type Run } from './wire'
 
 export type { Run } from './wire'
 export { decodePairs, encodePairs } from './wire'
@@ -52,23 +52,25 @@ export class Merger {
 
   /** Adds a route's run from a snapshot. */
   addRun(run: Run): void {
-    const { index, cum } = run
-    const n = index.length
-    if (n === 0) return
-    const first = index[0] as number
-    const last = index[n - 1] as number
-    if (first < 0 || last >= this.counts.length) return
+    const { first, last } = run
+    if (run.buckets === 0 || first < 0 || last >= this.counts.length) return
     const counts = this.counts
-    let before = 0
-    for (let k = 0; k < n; k++) {
-      const i = index[k] as number
-      const c = cum[k] as number
-      counts[i] = (counts[i] as number) + c - before
-      before = c
-    }
+    forEachBucket(run, (i, c) => {
+      counts[i] = (counts[i] as number) + c
+    })
     this.total += run.total
     if (first < this.low) this.low = first
     if (last > this.high) this.high = last
+  }
+
+  /** What this merger holds, as `[index, count, …]`. */
+  pairs(): number[] {
+    const out: number[] = []
+    for (let i = this.low; i <= this.high; i++) {
+      const c = this.counts[i] as number
+      if (c !== 0) out.push(i, c)
+    }
+    return out
   }
 
   /** Adds everything another merger of the same layout holds (over its touched range only). */

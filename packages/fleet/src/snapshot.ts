@@ -51,11 +51,27 @@ export interface Snapshot {
   own?: { rps: number; p95: number; errorRate: number }
   /** Numeric counters of every source, flattened (`cache.hits`, `rateLimit.limited`, …). */
   sources: Record<string, Record<string, number>>
-  /** `encodeRoutes` of the routes' histograms (see wire.ts). */
+  /** `encodeRoutes` of the routes' histograms, then of their sum over the default layout (see wire.ts). */
   blob: Uint8Array
 }
 
 const NEWLINE = 0x0a
+
+/**
+ * The blob of a snapshot: each route's pairs, then the overall run — the routes of the default
+ * layout summed, which is what the fleet's totals merge (one run per instance, not one per route).
+ */
+export function encodeHistograms(
+  routes: ReadonlyArray<{ hi: number; d: number }>,
+  pairs: ReadonlyArray<readonly number[]>,
+  scratch = new Merger({ highest: 3_600_000_000, digits: 3 }),
+): Buffer {
+  scratch.reset()
+  routes.forEach((r, i) => {
+    if (r.hi === 3_600_000_000 && r.d === 3) scratch.add(pairs[i] as number[])
+  })
+  return encodeRoutes([...pairs, scratch.pairs()])
+}
 
 export function serializeSnapshot(snapshot: Snapshot): Buffer {
   const { blob, ...meta } = snapshot
@@ -156,6 +172,7 @@ export function createSnapshotter(
   let lastAt = now()
   let lastStatus: Record<string, number> | null = null
   const scratch = new Merger({ highest: 3_600_000_000, digits: 3 })
+  const overall = new Merger({ highest: 3_600_000_000, digits: 3 })
 
   function take(): Snapshot {
     const at = now()
@@ -226,7 +243,7 @@ export function createSnapshotter(
         onSourceError(name, err)
       }
     }
-    snapshot.blob = encodeRoutes(histograms)
+    snapshot.blob = encodeHistograms(snapshot.routes, histograms, overall)
     lastAt = at
     return snapshot
   }

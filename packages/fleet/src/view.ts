@@ -15,6 +15,8 @@ const OUTLIER_ROUTES = 20
 
 interface Decoded {
   snapshot: Snapshot
+  /** The instance's routes of the default layout summed (the last run of its blob). */
+  overall: Run | null
   routes: Map<string, { run: Run; c: number; e: number; max: number; s: number; key: string; p95?: number }>
 }
 
@@ -49,8 +51,6 @@ export function mergeView(
   }
 
   const routes: FleetRoute[] = []
-  // Every route's runs of the default layout, for the fleet's totals.
-  const all: Run[] = []
   const labels = new Set<string>()
   for (const d of fresh) for (const r of d.routes.keys()) labels.add(r)
   let totalCount = 0
@@ -79,7 +79,6 @@ export function mergeView(
       if (p.max > max) max = p.max
       rps += p.s > 0 ? p.c / p.s : 0
     }
-    if (r === ranks) for (const run of runs) all.push(run)
     const [p50, p95, p99] = r.percentiles(runs, PS, max)
     routes.push({
       route: label,
@@ -99,7 +98,10 @@ export function mergeView(
     if (max > totalMax) totalMax = max
   }
   routes.sort((a, b) => b.count - a.count || (a.route < b.route ? -1 : 1))
-  const [t50, t95, t99] = ranks.percentiles(all, PS, totalMax)
+  // The fleet's totals: the union of every instance's overall run (16 runs, not 1,600).
+  const overall: Run[] = []
+  for (const d of fresh) if (d.overall) overall.push(d.overall)
+  const [t50, t95, t99] = ranks.percentiles(overall, PS, totalMax)
 
   const sources: Record<string, Record<string, number>> = {}
   for (const d of fresh) {
@@ -191,7 +193,9 @@ function decode(snapshot: Snapshot, warn?: Warn): Decoded {
   let runs: Run[]
   try {
     runs = decodeRoutes(snapshot.blob)
-    if (runs.length !== meta.length) throw new Error(`${runs.length} histograms for ${meta.length} routes`)
+    if (runs.length !== meta.length + 1) {
+      throw new Error(`${runs.length} histograms for ${meta.length} routes and the overall one`)
+    }
   } catch (err) {
     // A corrupt snapshot's routes are left out; its instance row (runtime, counters) still counts.
     warn?.(
@@ -199,7 +203,7 @@ function decode(snapshot: Snapshot, warn?: Warn): Decoded {
       `@hotpath/fleet: the histograms of instance ${JSON.stringify(snapshot.id)} could not be read; its routes are left out of the view.`,
       err,
     )
-    return { snapshot, routes }
+    return { snapshot, routes, overall: null }
   }
   meta.forEach((r, i) => {
     routes.set(r.r, {
@@ -212,7 +216,7 @@ function decode(snapshot: Snapshot, warn?: Warn): Decoded {
       ...(typeof r.p95 === 'number' ? { p95: r.p95 } : {}),
     })
   })
-  return { snapshot, routes }
+  return { snapshot, routes, overall: runs[meta.length] as Run }
 }
 
 function instanceRow(id: string, s: Snapshot | null, ageMs: number, stale: boolean): FleetInstance {
@@ -236,20 +240,18 @@ function instanceRow(id: string, s: Snapshot | null, ageMs: number, stale: boole
 function instanceLatency(d: Decoded, ranks: Ranks): Pick<FleetInstance, 'rps' | 'p95' | 'errorRate'> {
   const own = d.snapshot.own
   if (own) return { rps: own.rps, p95: own.p95, errorRate: own.errorRate }
-  const runs: Run[] = []
   let count = 0
   let errors = 0
   let rps = 0
   let max = 0
   for (const r of d.routes.values()) {
     if (r.key !== DEFAULT_LAYOUT) continue
-    runs.push(r.run)
     count += r.c
     errors += r.e
     rps += r.s > 0 ? r.c / r.s : 0
     if (r.max > max) max = r.max
   }
-  const [p95] = ranks.percentiles(runs, [95], max)
+  const [p95] = ranks.percentiles(d.overall ? [d.overall] : [], [95], max)
   return { rps: round(rps), p95: p95 as number, errorRate: count > 0 ? round(errors / count) : 0 }
 }
 

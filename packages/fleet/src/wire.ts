@@ -1,35 +1,54 @@
-import { deflateRawSync, inflateRawSync } from 'node:zlib'
+import { deflateSync, inflateSync } from 'node:zlib'
 
 /**
  * The histograms of one snapshot on the wire: every route's non-zero HDR buckets (indexes in the
  * profiler's own bucket space, so nothing is re-bucketed and 3 significant digits stay exact),
- * all routes in ONE raw DEFLATE stream.
+ * then the instance's overall histogram (its routes summed), all in ONE zlib stream.
  *
- *   blob   = deflateRaw( varint routes · varint buckets · route* )
- *   route  = varint k · bucket{k}
- *   bucket = one byte (gap << 4 | count - 1), each nibble 15 = "15 + a varint follows" (gap first)
- *   gap    = index - previous index - 1 (the first: index from -1)
+ *   blob       = zlib( varint runs · varint buckets · varint checkpoints · run* )
+ *   run        = varint k · varint nbytes · checkpoint{⌊(k-1)/64⌋} · bucket{k} (nbytes bytes)
+ *   bucket     = one byte (gap << 4 | count - 1), each nibble 15 = "15 + a varint follows" (gap first)
+ *   gap        = index - previous index - 1 (the first: index from -1)
+ *   checkpoint = before bucket 64·j: varints Δ byte offset, Δ previous index, Δ count (each less 64)
  *
- * Why this shape (measured, `bench/fleet.mjs` and the notes there):
+ * Why this shape (measured with `bench/fleet.mjs`, sizes exact, merge cost in instructions):
  * - One stream per snapshot, not one per route: `inflateRawSync` costs ~40 µs a call before it
  *   reads a byte, which was most of a cold merge (1,600 calls for 100 routes × 16 instances).
  * - One byte per non-zero bucket in the common case: in the body of a latency distribution gaps
  *   are 0 and counts small, in its tails gaps are small and counts 1; either fits a nibble. This
- *   halves the bytes inflate writes and the decoder reads against plain varint pairs (1.7 KB vs
- *   3.3 KB per route of 2,000 requests over two decades), and DEFLATE still shrinks it to ~0.96 KB
- *   (varints + zero runs, per route deflate: 1.24 KB; gap and count streams apart: 1.05 KB).
- * - No deflate at all was tried: the nibble bytes alone miss 2 KB at 20,000 requests a minute.
- *   Brotli was 10% smaller but decoded ~2× slower than inflate.
- * - The header's bucket total bounds what a corrupt header can make the reader believe.
+ *   halves the bytes inflate writes against plain varint pairs (1.7 KB vs 3.3 KB per route of
+ *   2,000 requests over two decades) and DEFLATE still shrinks it to ~1 KB (varints + zero runs,
+ *   deflated per route as in format 1: 1.24 KB; gap and count streams apart: 1.05 KB). Without
+ *   DEFLATE the nibble bytes alone miss 2 KB at 20,000 requests a minute; Brotli was 10% smaller
+ *   but decoded ~2× slower. zlib rather than raw DEFLATE: its Adler-32 turns a damaged value into
+ *   an error instead of other numbers.
+ * - Checkpoints, so a reader never decodes every bucket: a merge needs a few ranks per route
+ *   ("requests at or below bucket b"), and a checkpoint table gives one with a binary search and
+ *   a scan of at most 64 bytes (rank.ts). Decoding all ~2.7 million buckets of 100 routes × 16
+ *   instances into arrays was ~80% of a cold merge's instructions; the table costs ~5% more bytes.
  */
 export interface Run {
-  /** Bucket indexes, ascending. */
-  readonly index: Int32Array
-  /** Cumulative counts: `cum[j]` is the sum of the counts of buckets `index[0..j]`. */
-  readonly cum: Float64Array
+  /** The snapshot's inflated bytes, shared by its runs. */
+  readonly bytes: Uint8Array
+  /** This run's bucket bytes: `bytes[start..end)`, `buckets` of them. */
+  readonly start: number
+  readonly end: number
+  readonly buckets: number
+  /** Lowest and highest bucket index (-1 when empty), and the sum of the counts. */
+  readonly first: number
+  readonly last: number
   readonly total: number
+  /**
+   * Checkpoint j (0: the run's start): where bucket 64·j starts in `bytes`, the index of the
+   * bucket before it (-1 for j = 0), and the requests of the buckets before it.
+   */
+  readonly cpPos: Int32Array
+  readonly cpPrev: Int32Array
+  readonly cpCum: Float64Array
 }
 
+/** Buckets between two checkpoints: the longest scan a rank costs. */
+export const STRIDE = 128
 /** Cap on what a blob may inflate to: 200 routes of a full 3-digit layout (~23,000 buckets). */
 const MAX_INFLATED = 32 << 20
 const MAX_INDEX = 0x7fffffff
@@ -60,6 +79,12 @@ class Bytes {
     this.byte(v)
   }
 
+  bytes(other: Bytes): void {
+    while (this.length + other.length > this.buf.length) this.grow()
+    this.buf.set(other.buf.subarray(0, other.length), this.length)
+    this.length += other.length
+  }
+
   private grow(): void {
     const next = new Uint8Array(this.buf.length * 2)
     next.set(this.buf)
@@ -86,40 +111,70 @@ function putRoute(out: Bytes, pairs: readonly number[]): number {
     throw new RangeError('histogram pairs need ascending integer bucket indexes and integer counts ≥ 1')
   }
   const k = pairs.length >> 1
-  out.varint(k)
+  const body = new Bytes()
+  const marks = new Bytes()
   let prev = -1
-  for (let i = 0; i < 2 * k; i += 2) {
-    const index = pairs[i] as number
+  let cum = 0
+  let markPos = 0
+  let markPrev = -1
+  let markCum = 0
+  for (let j = 0; j < k; j++) {
+    if (j > 0 && j % STRIDE === 0) {
+      // Less the least each can be (every bucket ≥ 1 byte, 1 index, 1 request): smaller varints.
+      marks.varint(body.length - markPos - STRIDE)
+      marks.varint(prev - markPrev - STRIDE)
+      marks.varint(cum - markCum - STRIDE)
+      markPos = body.length
+      markPrev = prev
+      markCum = cum
+    }
+    const index = pairs[2 * j] as number
+    const count = pairs[2 * j + 1] as number
     const gap = index - prev - 1
-    const c = (pairs[i + 1] as number) - 1
-    out.byte((Math.min(gap, 15) << 4) | Math.min(c, 15))
-    if (gap >= 15) out.varint(gap - 15)
-    if (c >= 15) out.varint(c - 15)
+    const c = count - 1
+    body.byte((Math.min(gap, 15) << 4) | Math.min(c, 15))
+    if (gap >= 15) body.varint(gap - 15)
+    if (c >= 15) body.varint(c - 15)
     prev = index
+    cum += count
   }
+  out.varint(k)
+  out.varint(body.length)
+  out.bytes(marks)
+  out.bytes(body)
   return k
 }
 
-/** Encodes every route's `[index, count, …]` (indexes ascending, counts ≥ 1) into one blob. */
+function checkpointsOf(k: number): number {
+  return k > 0 ? 1 + Math.floor((k - 1) / STRIDE) : 1
+}
+
+/** Encodes every run's `[index, count, …]` (indexes ascending, counts ≥ 1) into one blob. */
 export function encodeRoutes(routes: ReadonlyArray<readonly number[]>): Buffer {
   const body = new Bytes()
   let buckets = 0
-  for (const pairs of routes) buckets += putRoute(body, pairs)
+  let checkpoints = 0
+  for (const pairs of routes) {
+    const k = putRoute(body, pairs)
+    buckets += k
+    checkpoints += checkpointsOf(k)
+  }
   const head = new Bytes()
   head.varint(routes.length)
   head.varint(buckets)
-  const plain = Buffer.concat([head.buf.subarray(0, head.length), body.buf.subarray(0, body.length)])
+  head.varint(checkpoints)
+  head.bytes(body)
   // Level 6 and 9 give the same size on these bytes (measured); 6 is the cheaper to publish.
-  return deflateRawSync(plain, { level: 6 })
+  return deflateSync(head.buf.subarray(0, head.length), { level: 6 })
 }
 
-/** A varint at `bytes[pos]`: its value, and in `at.pos` where the next one starts. */
-function varintAt(bytes: Uint8Array, pos: number, at: { pos: number }): number {
+/** A varint at `bytes[pos]` before `end`: its value, and in `at.pos` where the next one starts. */
+function varintAt(bytes: Uint8Array, pos: number, at: { pos: number }, end = bytes.length): number {
   let v = 0
   let scale = 1
   let p = pos
   for (;;) {
-    if (p >= bytes.length) throw new CorruptHistogram('truncated')
+    if (p >= end) throw new CorruptHistogram('truncated')
     const b = bytes[p++] as number
     v += (b & 0x7f) * scale
     if (b < 0x80) {
@@ -132,74 +187,249 @@ function varintAt(bytes: Uint8Array, pos: number, at: { pos: number }): number {
 }
 
 /**
- * Decodes {@link encodeRoutes}' blob into one run per route (two typed arrays for the whole
- * snapshot, each route a view of them); throws `CorruptHistogram`. Counts are kept cumulative: a
- * merge answers "how many requests at or below bucket b" for any instance with one binary search
- * (see rank.ts), so it never has to add the buckets of 16 instances into one array.
+ * Inflates {@link encodeRoutes}' blob and reads its checkpoint tables (not its buckets: those are
+ * read where a rank needs them); throws `CorruptHistogram`. Each run's first bucket and its
+ * last checkpoint's tail are decoded, which gives its range and total and checks its end.
  */
 export function decodeRoutes(blob: Uint8Array): Run[] {
   let bytes: Buffer
   try {
-    bytes = inflateRawSync(blob, { maxOutputLength: MAX_INFLATED })
+    bytes = inflateSync(blob, { maxOutputLength: MAX_INFLATED })
   } catch (err) {
-    throw new CorruptHistogram(`not a DEFLATE stream (${(err as Error).message})`)
+    throw new CorruptHistogram(`not a zlib stream (${(err as Error).message})`)
   }
-  const end = bytes.length
+  const length = bytes.length
   const at = { pos: 0 }
   const routes = varintAt(bytes, 0, at)
   const buckets = varintAt(bytes, at.pos, at)
+  const entries = varintAt(bytes, at.pos, at)
   let pos = at.pos
-  // Every bucket takes at least one byte: a header that says otherwise is not believed.
-  if (buckets > end - pos || routes > end - pos) throw new CorruptHistogram('header larger than its body')
-  const index = new Int32Array(buckets)
-  const cum = new Float64Array(buckets)
+  // Every bucket takes a byte, every run two: a header that says otherwise is not believed.
+  if (buckets > length || routes > length || entries > routes + buckets) {
+    throw new CorruptHistogram('header larger than its body')
+  }
+  const cpPos = new Int32Array(entries)
+  const cpPrev = new Int32Array(entries)
+  const cpCum = new Float64Array(entries)
   const out: Run[] = []
   let n = 0
+  let e = 0
   for (let r = 0; r < routes; r++) {
     const k = varintAt(bytes, pos, at)
+    const nbytes = varintAt(bytes, at.pos, at)
     pos = at.pos
-    if (k > buckets - n) throw new CorruptHistogram('more buckets than the header says')
-    const from = n
-    const stop = n + k
-    let bucket = -1
-    let total = 0
-    // The hot loop: locals only, one byte per bucket; the rare escapes go through varintAt.
-    while (n < stop) {
-      if (pos >= end) throw new CorruptHistogram('truncated')
-      const t = bytes[pos++] as number
+    const m = checkpointsOf(k)
+    if (k > buckets - n || e + m > entries || nbytes < k)
+      throw new CorruptHistogram('counts beyond the header')
+    let p = 0
+    let prev = -1
+    let cum = 0
+    for (let j = 1; j < m; j++) {
+      // Each delta is at least STRIDE (see putRoute), so the table is ascending by construction.
+      p += varintAt(bytes, pos, at) + STRIDE
+      prev += varintAt(bytes, at.pos, at) + STRIDE
+      cum += varintAt(bytes, at.pos, at) + STRIDE
+      pos = at.pos
+      cpPos[e + j] = p
+      cpPrev[e + j] = Math.min(prev, MAX_INDEX)
+      cpCum[e + j] = cum
+    }
+    const start = pos
+    const end = start + nbytes
+    if (end > length || p >= nbytes + (m === 1 ? 1 : 0) || prev > MAX_INDEX) {
+      throw new CorruptHistogram('checkpoints beyond the run')
+    }
+    cpPos[e] = start
+    cpPrev[e] = -1
+    cpCum[e] = 0
+    for (let j = 1; j < m; j++) cpPos[e + j] = (cpPos[e + j] as number) + start
+    // The tail after the last checkpoint, decoded: the run's last bucket, total and exact end.
+    let q = cpPos[e + m - 1] as number
+    let bucket = cpPrev[e + m - 1] as number
+    let total = cpCum[e + m - 1] as number
+    let first = -1
+    for (let j = (m - 1) * STRIDE; j < k; j++) {
+      if (q >= end) throw new CorruptHistogram('truncated')
+      const t = bytes[q++] as number
       let gap = t >> 4
       let c = (t & 15) + 1
       if (gap === 15) {
-        gap += varintAt(bytes, pos, at)
-        pos = at.pos
+        gap += varintAt(bytes, q, at, end)
+        q = at.pos
       }
       if (c === 16) {
-        c += varintAt(bytes, pos, at)
-        pos = at.pos
+        c += varintAt(bytes, q, at, end)
+        q = at.pos
       }
       bucket += gap + 1
       total += c
-      index[n] = bucket
-      cum[n] = total
-      n++
     }
-    if (bucket > MAX_INDEX) throw new CorruptHistogram('bucket index out of range')
-    out.push({ index: index.subarray(from, n), cum: cum.subarray(from, n), total })
+    if (q !== end || bucket > MAX_INDEX) throw new CorruptHistogram('a run that does not end where it says')
+    if (k > 0) {
+      const t = bytes[start] as number
+      first = t >> 4 === 15 ? 15 + varintAt(bytes, start + 1, at, end) : t >> 4
+    }
+    out.push({
+      bytes,
+      start,
+      end,
+      buckets: k,
+      first,
+      last: k > 0 ? bucket : -1,
+      total,
+      cpPos: cpPos.subarray(e, e + m),
+      cpPrev: cpPrev.subarray(e, e + m),
+      cpCum: cpCum.subarray(e, e + m),
+    })
+    n += k
+    e += m
+    pos = end
   }
-  if (n !== buckets) throw new CorruptHistogram('fewer buckets than the header says')
-  if (pos !== end) throw new CorruptHistogram('trailing bytes')
+  if (n !== buckets || e !== entries) throw new CorruptHistogram('fewer buckets than the header says')
+  if (pos !== length) throw new CorruptHistogram('trailing bytes')
   return out
+}
+
+/** Reads a varint's rest without throwing (a rank never throws): -1 when it runs past `end`. */
+function more(bytes: Uint8Array, pos: number, end: number, at: { pos: number }): number {
+  let v = 0
+  let scale = 1
+  let p = pos
+  for (;;) {
+    if (p >= end || scale > 2 ** 49) return -1
+    const b = bytes[p++] as number
+    v += (b & 0x7f) * scale
+    if (b < 0x80) {
+      at.pos = p
+      return v
+    }
+    scale *= 0x80
+  }
+}
+
+/**
+ * Requests of `run` in buckets at or below `b`: a binary search in its checkpoints, then a scan
+ * of at most {@link STRIDE} buckets. Bounded by the run's bytes whatever they hold.
+ */
+export function atOrBelow(run: Run, b: number): number {
+  if (run.buckets === 0 || b < run.first) return 0
+  if (b >= run.last) return run.total
+  const prevs = run.cpPrev
+  let lo = 0
+  let hi = prevs.length - 1
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >>> 1
+    if ((prevs[mid] as number) <= b) lo = mid
+    else hi = mid - 1
+  }
+  const bytes = run.bytes
+  const end = run.end
+  const at = { pos: 0 }
+  let pos = run.cpPos[lo] as number
+  let bucket = prevs[lo] as number
+  let cum = run.cpCum[lo] as number
+  while (pos < end) {
+    const t = bytes[pos++] as number
+    let gap = t >> 4
+    let c = (t & 15) + 1
+    if (gap === 15) {
+      const v = more(bytes, pos, end, at)
+      if (v < 0) break
+      gap += v
+      pos = at.pos
+    }
+    if (c === 16) {
+      const v = more(bytes, pos, end, at)
+      if (v < 0) break
+      c += v
+      pos = at.pos
+    }
+    bucket += gap + 1
+    if (bucket > b) break
+    cum += c
+  }
+  return cum
+}
+
+/**
+ * Adds the counts of `run`'s buckets in `[lo, hi]` into `window[index - lo]` and returns its
+ * requests below `lo`: one checkpoint search and one scan, however many ranks the window answers.
+ */
+export function addWindow(run: Run, lo: number, hi: number, window: Float64Array): number {
+  if (run.buckets === 0 || hi < run.first) return 0
+  if (lo > run.last) return run.total
+  const prevs = run.cpPrev
+  let a = 0
+  let z = prevs.length - 1
+  while (a < z) {
+    const mid = (a + z + 1) >>> 1
+    if ((prevs[mid] as number) < lo) a = mid
+    else z = mid - 1
+  }
+  const bytes = run.bytes
+  const end = run.end
+  const at = { pos: 0 }
+  let pos = run.cpPos[a] as number
+  let bucket = prevs[a] as number
+  let below = run.cpCum[a] as number
+  while (pos < end) {
+    const t = bytes[pos++] as number
+    let gap = t >> 4
+    let c = (t & 15) + 1
+    if (gap === 15) {
+      const v = more(bytes, pos, end, at)
+      if (v < 0) break
+      gap += v
+      pos = at.pos
+    }
+    if (c === 16) {
+      const v = more(bytes, pos, end, at)
+      if (v < 0) break
+      c += v
+      pos = at.pos
+    }
+    bucket += gap + 1
+    if (bucket > hi) break
+    if (bucket < lo) below += c
+    else window[bucket - lo] = (window[bucket - lo] as number) + c
+  }
+  return below
+}
+
+/** Every bucket of a run, in order (for the few callers that need them all). */
+export function forEachBucket(run: Run, visit: (index: number, count: number) => void): void {
+  const bytes = run.bytes
+  const end = run.end
+  const at = { pos: 0 }
+  let pos = run.start
+  let bucket = -1
+  for (let j = 0; j < run.buckets && pos < end; j++) {
+    const t = bytes[pos++] as number
+    let gap = t >> 4
+    let c = (t & 15) + 1
+    if (gap === 15) {
+      const v = more(bytes, pos, end, at)
+      if (v < 0) return
+      gap += v
+      pos = at.pos
+    }
+    if (c === 16) {
+      const v = more(bytes, pos, end, at)
+      if (v < 0) return
+      c += v
+      pos = at.pos
+    }
+    bucket += gap + 1
+    visit(bucket, c)
+  }
 }
 
 /** A run as `[index, count, …]`. */
 export function pairsOfRun(run: Run): number[] {
   const out: number[] = []
-  let before = 0
-  for (let j = 0; j < run.index.length; j++) {
-    const c = run.cum[j] as number
-    out.push(run.index[j] as number, c - before)
-    before = c
-  }
+  forEachBucket(run, (i, c) => {
+    out.push(i, c)
+  })
   return out
 }
 

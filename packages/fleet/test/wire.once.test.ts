@@ -1,7 +1,23 @@
 import { Float64Histogram } from 'hdr-histogram-js'
-import { parseSnapshot, SNAPSHOT_VERSION, type Snapshot, serializeSnapshot } from '../src/snapshot'
+import { Merger } from '../src/codec'
+import { Ranks } from '../src/rank'
+import {
+  encodeHistograms,
+  parseSnapshot,
+  SNAPSHOT_VERSION,
+  type Snapshot,
+  serializeSnapshot,
+} from '../src/snapshot'
 import { DecodeCache, mergeView } from '../src/view'
-import { CorruptHistogram, decodeRoutes, encodeRoutes, pairsOfRun, type Run } from '../src/wire'
+import {
+  atOrBelow,
+  CorruptHistogram,
+  decodeRoutes,
+  encodeRoutes,
+  pairsOfRun,
+  type Run,
+  STRIDE,
+} from '../src/wire'
 
 const layout = new Float64Histogram(1, 3_600_000_000, 3)
 
@@ -24,6 +40,16 @@ function seeded(seed: number): () => number {
 }
 
 function snapshot(id: string, at: number, routes: Array<{ r: string; samples: number[] }>): Snapshot {
+  const meta = routes.map(({ r, samples }) => ({
+    r,
+    s: 60,
+    c: samples.length,
+    e: 0,
+    sum: samples.reduce((a, b) => a + b, 0) / 1000,
+    max: Math.max(...samples) / 1000,
+    hi: 3_600_000_000,
+    d: 3,
+  }))
   return {
     v: SNAPSHOT_VERSION,
     id,
@@ -31,19 +57,13 @@ function snapshot(id: string, at: number, routes: Array<{ r: string; samples: nu
     intervalMs: 10_000,
     version: '1.0.0',
     runtime: { uptimeSeconds: 1, cpu: 0, rss: 1, heapUsed: 1, heapTotal: 1, eventLoopP99: 0 },
-    routes: routes.map(({ r, samples }) => ({
-      r,
-      s: 60,
-      c: samples.length,
-      e: 0,
-      sum: samples.reduce((a, b) => a + b, 0) / 1000,
-      max: Math.max(...samples) / 1000,
-      hi: 3_600_000_000,
-      d: 3,
-    })),
+    routes: meta,
     statusRps: {},
     sources: {},
-    blob: encodeRoutes(routes.map(({ samples }) => pairsOf(samples))),
+    blob: encodeHistograms(
+      meta,
+      routes.map(({ samples }) => pairsOf(samples)),
+    ),
   }
 }
 
@@ -54,6 +74,55 @@ describe('snapshot histograms on the wire', () => {
       pairsOf(Array.from({ length: 500 + r * 300 }, () => Math.round(1000 * Math.exp(3 * rnd())))),
     )
     expect(decodeRoutes(encodeRoutes(routes)).map(pairsOfRun)).toEqual(routes)
+  })
+
+  it('round-trips routes of many checkpoints, escapes on both sides of them', () => {
+    const rnd = seeded(9)
+    const pairs: number[] = []
+    let at = 0
+    for (let k = 0; k < 20 * STRIDE + 17; k++) {
+      at += 1 + (rnd() < 0.2 ? Math.floor(rnd() * 400) : 0)
+      pairs.push(at, rnd() < 0.1 ? 1 + Math.floor(rnd() * 5000) : 1 + Math.floor(rnd() * 14))
+    }
+    const [run] = decodeRoutes(encodeRoutes([pairs, [1, 1]]))
+    expect(pairsOfRun(run as Run)).toEqual(pairs)
+    expect(run?.last).toBe(at)
+  })
+
+  it('counts the requests at or below any bucket as the sum of the counts up to it', () => {
+    const rnd = seeded(21)
+    const pairs = pairsOf(Array.from({ length: 20_000 }, () => Math.round(200 * Math.exp(6 * rnd()))))
+    const [run] = decodeRoutes(encodeRoutes([pairs]))
+    for (let k = 0; k < 300; k++) {
+      const b = Math.floor(rnd() * ((pairs[pairs.length - 2] as number) + 10)) - 5
+      let expected = 0
+      for (let i = 0; i < pairs.length && (pairs[i] as number) <= b; i += 2)
+        expected += pairs[i + 1] as number
+      expect(atOrBelow(run as Run, b)).toBe(expected)
+    }
+  })
+
+  it('ranks the union of runs to the same percentiles as summing their buckets', () => {
+    const rnd = seeded(4)
+    const layout3 = { highest: 3_600_000_000, digits: 3 }
+    for (let trial = 0; trial < 20; trial++) {
+      const parts = Array.from({ length: 1 + Math.floor(rnd() * 16) }, () => {
+        const median = 500 + rnd() * 50_000
+        const spread = 0.2 + rnd() * 2
+        return pairsOf(
+          Array.from({ length: 1 + Math.floor(rnd() * 5000) }, () => {
+            const z = Math.sqrt(-2 * Math.log(rnd())) * Math.cos(2 * Math.PI * rnd())
+            return Math.max(1, Math.round(median * Math.exp(spread * z)))
+          }),
+        )
+      })
+      const runs = decodeRoutes(encodeRoutes(parts))
+      const m = new Merger(layout3)
+      for (const p of parts) m.add(p)
+      const ps = [1, 50, 90, 95, 99, 99.9, 100]
+      expect(new Ranks(layout3).percentiles(runs, ps, 1e9)).toEqual(m.percentiles(ps, 1e9))
+      expect(new Ranks(layout3).countAbove(runs, 20)).toBe(m.countAbove(20))
+    }
   })
 
   it('round-trips long gaps and large counts (the escaped nibbles)', () => {
@@ -70,7 +139,7 @@ describe('snapshot histograms on the wire', () => {
 
   it('round-trips an empty histogram beside full ones, and a snapshot with no routes', () => {
     const runs = decodeRoutes(encodeRoutes([[], [7, 2], []]))
-    expect(runs.map((r) => [r.index.length, r.total])).toEqual([
+    expect(runs.map((r) => [r.buckets, r.total])).toEqual([
       [0, 0],
       [1, 2],
       [0, 0],
