@@ -204,7 +204,9 @@ const verdict = (n) => `≤ 2048 ${n <= 2048 ? 'ok' : 'MISS'}`
 const lines = [
   '# fleet',
   '',
-  `Snapshot format ${SNAPSHOT_VERSION}: all routes' HDR buckets (3 significant digits, the profiler's own indexes) nibble-coded in one raw DEFLATE stream per snapshot, sent as bytes (packages/fleet/src/wire.ts).`,
+  `Snapshot format ${SNAPSHOT_VERSION} (packages/fleet/src/wire.ts): every route's HDR buckets (3 significant digits, the profiler's own indexes) as nibbles, a checkpoint every 128 buckets, the instance's overall run last, in one zlib stream per snapshot sent as bytes after its JSON.`,
+  '',
+  "What an instance publishes is the profiler's rolling 1-minute window of each route. The 10 s interval rows show what one interval of the same route would cost; that is not what is sent. At 20,000 requests a minute over two or three decades a minute touches ~4,000–4,500 distinct buckets at 3 digits, and this coding spends ~5.5 bits on each (position and count).",
   '',
   '| histogram of one route | traffic | samples | spread | bytes alone | bytes in a 100-route snapshot | budget (alone) |',
   '|---|---|---:|---|---:|---:|---|',
@@ -222,6 +224,8 @@ const lines = [
     ? [
         '| merge, user-space instructions (valgrind) | per merge |',
         '|---|---:|',
+        '| format 1 (before this change, measured on the same snapshots with its own code): cold | 1,014,380,639 |',
+        '| format 1: warm | 276,423,682 |',
         `| 100 routes × 16 instances, cold | ${instructions.cold.toLocaleString('en')} |`,
         `| 100 routes × 16 instances, warm | ${instructions.warm.toLocaleString('en')} |`,
         '',
