@@ -1,5 +1,6 @@
 import { Float64Histogram } from 'hdr-histogram-js'
-import { forEachBucket, type Run } from './wire'
+import { forEachBucket } from './runs'
+import type { Run } from './wire'
 
 export type { Run } from './wire'
 export { decodePairs, encodePairs } from './wire'

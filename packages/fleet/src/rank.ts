@@ -1,6 +1,7 @@
 import { Float64Histogram } from 'hdr-histogram-js'
 import { type Layout, round } from './codec'
-import { addWindow, atOrBelow, type Run } from './wire'
+import { addWindow, atOrBelow } from './runs'
+import type { Run } from './wire'
 
 /** The widest bracket summed into a window; a wider one is searched rank by rank. */
 const WINDOW = 16_384

@@ -1,4 +1,5 @@
 import { deflateSync, inflateSync } from 'node:zlib'
+import { pairsOfRun } from './runs'
 
 /**
  * The histograms of one snapshot on the wire: every route's non-zero HDR buckets (indexes in the
@@ -188,7 +189,7 @@ function varintAt(bytes: Uint8Array, pos: number, at: { pos: number }, end = byt
 
 /**
  * Inflates {@link encodeRoutes}' blob and reads its checkpoint tables (not its buckets: those are
- * read where a rank needs them); throws `CorruptHistogram`. Each run's first bucket and its
+ * read where a rank needs them, runs.ts); throws `CorruptHistogram`. Each run's first bucket and its
  * last checkpoint's tail are decoded, which gives its range and total and checks its end.
  */
 export function decodeRoutes(blob: Uint8Array): Run[] {
@@ -289,149 +290,6 @@ export function decodeRoutes(blob: Uint8Array): Run[] {
   }
   if (n !== buckets || e !== entries) throw new CorruptHistogram('fewer buckets than the header says')
   if (pos !== length) throw new CorruptHistogram('trailing bytes')
-  return out
-}
-
-/** Reads a varint's rest without throwing (a rank never throws): -1 when it runs past `end`. */
-function more(bytes: Uint8Array, pos: number, end: number, at: { pos: number }): number {
-  let v = 0
-  let scale = 1
-  let p = pos
-  for (;;) {
-    if (p >= end || scale > 2 ** 49) return -1
-    const b = bytes[p++] as number
-    v += (b & 0x7f) * scale
-    if (b < 0x80) {
-      at.pos = p
-      return v
-    }
-    scale *= 0x80
-  }
-}
-
-/**
- * Requests of `run` in buckets at or below `b`: a binary search in its checkpoints, then a scan
- * of at most {@link STRIDE} buckets. Bounded by the run's bytes whatever they hold.
- */
-export function atOrBelow(run: Run, b: number): number {
-  if (run.buckets === 0 || b < run.first) return 0
-  if (b >= run.last) return run.total
-  const prevs = run.cpPrev
-  let lo = 0
-  let hi = prevs.length - 1
-  while (lo < hi) {
-    const mid = (lo + hi + 1) >>> 1
-    if ((prevs[mid] as number) <= b) lo = mid
-    else hi = mid - 1
-  }
-  const bytes = run.bytes
-  const end = run.end
-  const at = { pos: 0 }
-  let pos = run.cpPos[lo] as number
-  let bucket = prevs[lo] as number
-  let cum = run.cpCum[lo] as number
-  while (pos < end) {
-    const t = bytes[pos++] as number
-    let gap = t >> 4
-    let c = (t & 15) + 1
-    if (gap === 15) {
-      const v = more(bytes, pos, end, at)
-      if (v < 0) break
-      gap += v
-      pos = at.pos
-    }
-    if (c === 16) {
-      const v = more(bytes, pos, end, at)
-      if (v < 0) break
-      c += v
-      pos = at.pos
-    }
-    bucket += gap + 1
-    if (bucket > b) break
-    cum += c
-  }
-  return cum
-}
-
-/**
- * Adds the counts of `run`'s buckets in `[lo, hi]` into `window[index - lo]` and returns its
- * requests below `lo`: one checkpoint search and one scan, however many ranks the window answers.
- */
-export function addWindow(run: Run, lo: number, hi: number, window: Float64Array): number {
-  if (run.buckets === 0 || hi < run.first) return 0
-  if (lo > run.last) return run.total
-  const prevs = run.cpPrev
-  let a = 0
-  let z = prevs.length - 1
-  while (a < z) {
-    const mid = (a + z + 1) >>> 1
-    if ((prevs[mid] as number) < lo) a = mid
-    else z = mid - 1
-  }
-  const bytes = run.bytes
-  const end = run.end
-  const at = { pos: 0 }
-  let pos = run.cpPos[a] as number
-  let bucket = prevs[a] as number
-  let below = run.cpCum[a] as number
-  while (pos < end) {
-    const t = bytes[pos++] as number
-    let gap = t >> 4
-    let c = (t & 15) + 1
-    if (gap === 15) {
-      const v = more(bytes, pos, end, at)
-      if (v < 0) break
-      gap += v
-      pos = at.pos
-    }
-    if (c === 16) {
-      const v = more(bytes, pos, end, at)
-      if (v < 0) break
-      c += v
-      pos = at.pos
-    }
-    bucket += gap + 1
-    if (bucket > hi) break
-    if (bucket < lo) below += c
-    else window[bucket - lo] = (window[bucket - lo] as number) + c
-  }
-  return below
-}
-
-/** Every bucket of a run, in order (for the few callers that need them all). */
-export function forEachBucket(run: Run, visit: (index: number, count: number) => void): void {
-  const bytes = run.bytes
-  const end = run.end
-  const at = { pos: 0 }
-  let pos = run.start
-  let bucket = -1
-  for (let j = 0; j < run.buckets && pos < end; j++) {
-    const t = bytes[pos++] as number
-    let gap = t >> 4
-    let c = (t & 15) + 1
-    if (gap === 15) {
-      const v = more(bytes, pos, end, at)
-      if (v < 0) return
-      gap += v
-      pos = at.pos
-    }
-    if (c === 16) {
-      const v = more(bytes, pos, end, at)
-      if (v < 0) return
-      c += v
-      pos = at.pos
-    }
-    bucket += gap + 1
-    visit(bucket, c)
-  }
-}
-
-/** A run as `[index, count, …]`. */
-export function pairsOfRun(run: Run): number[] {
-  const out: number[] = []
-  forEachBucket(run, (i, c) => {
-    out.push(i, c)
-  })
   return out
 }
 

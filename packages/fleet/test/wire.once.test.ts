@@ -1,6 +1,7 @@
 import { Float64Histogram } from 'hdr-histogram-js'
 import { Merger } from '../src/codec'
 import { Ranks } from '../src/rank'
+import { atOrBelow, pairsOfRun } from '../src/runs'
 import {
   encodeHistograms,
   parseSnapshot,
@@ -9,15 +10,7 @@ import {
   serializeSnapshot,
 } from '../src/snapshot'
 import { DecodeCache, mergeView } from '../src/view'
-import {
-  atOrBelow,
-  CorruptHistogram,
-  decodeRoutes,
-  encodeRoutes,
-  pairsOfRun,
-  type Run,
-  STRIDE,
-} from '../src/wire'
+import { CorruptHistogram, decodeRoutes, encodeRoutes, type Run, STRIDE } from '../src/wire'
 
 const layout = new Float64Histogram(1, 3_600_000_000, 3)
 
