@@ -232,7 +232,10 @@ export function runStream(
       result.items++
       if (pending.length >= chunkSize || result.items === 1) {
         if (!write()) await new Promise<void>((resolve) => (waiting = resolve))
-        else if (++turn >= CHUNKS_PER_TURN) {
+        // Node corks the socket on a response's first write until the next tick: the first item
+        // leaves only once this loop yields, so it yields right after it (time to first byte),
+        // instead of after CHUNKS_PER_TURN more chunks were built.
+        else if (result.items === 1 || ++turn >= CHUNKS_PER_TURN) {
           turn = 0
           await new Promise<void>((resolve) => setImmediate(resolve))
         }
