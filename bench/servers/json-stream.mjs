@@ -40,7 +40,7 @@ export default function server(options = {}) {
   const app = express()
   const arrived = new WeakMap()
   const firstWrites = []
-  app.use((req, res, next) => {
+  app.use((_req, res, next) => {
     arrived.set(res, performance.now())
     const write = res.write
     // Bench only: the first write of /json's or /stream's body, seen from the server.
