@@ -111,7 +111,10 @@ export class BullMQEngine implements Engine {
     const { connection, prefix, queueName } = this.options
     this.worker = new this.bull.Worker(
       queueName,
-      (job, token, signal) => (this.runner as JobRunner).process(job, token, signal),
+      // Two parameters on purpose: BullMQ gives a processor that declares a third one an
+      // AbortController per job, aborted only by worker.cancelJob(), which this engine never calls
+      // (its cancels go through the control channel and the runner's own signal).
+      (job, token) => (this.runner as JobRunner).process(job, token),
       {
         connection,
         prefix,
@@ -143,7 +146,10 @@ export class BullMQEngine implements Engine {
           ...(request.delayMs > 0 ? { delay: request.delayMs } : {}),
           ...(request.priority > 0 ? { priority: request.priority } : {}),
           attempts: definition.retries + 1,
-          backoff: { type: definition.backoffSpec.type, delay: definition.backoffSpec.delay },
+          // Only where BullMQ can use it: a job with one attempt never backs off, and every job stores its options.
+          ...(definition.retries > 0
+            ? { backoff: { type: definition.backoffSpec.type, delay: definition.backoffSpec.delay } }
+            : {}),
           removeOnComplete: keep,
           removeOnFail: keep,
         })

@@ -24,11 +24,7 @@ export function createJobRunner({ host, bull, deadlines, mark, redisError }: Job
   const runningByName = new Map<string, number>()
   const recentCancels = new Map<string, number>()
 
-  async function processJob(
-    job: Job,
-    token: string | undefined,
-    signal: AbortSignal | undefined,
-  ): Promise<unknown> {
+  async function processJob(job: Job, token: string | undefined): Promise<unknown> {
     const id = String(job.id)
     const env = envelopeOf(job)
     const cancelledAt = recentCancels.get(id)
@@ -82,7 +78,6 @@ export function createJobRunner({ host, bull, deadlines, mark, redisError }: Job
         },
       })
       if (!attempt.done) local.set(id, attempt)
-      signal?.addEventListener('abort', () => attempt.abort('cancelled'), { once: true })
     })
   }
 
