@@ -1,11 +1,30 @@
-import type { Run } from './wire'
-
 /*
  * Reading a run's buckets where they lie in the snapshot's inflated bytes (format in wire.ts).
  * Nothing here throws: `decodeRoutes` checked each run's header, checkpoints and tail, and a scan
  * stops at the run's end whatever the bytes between hold (zlib's checksum already refused damage
  * in transit), so a bad publisher can only make its own numbers wrong, never a reader fail.
  */
+
+/** One route's (or the instance's overall) buckets inside an inflated snapshot (wire.ts). */
+export interface Run {
+  /** The snapshot's inflated bytes, shared by its runs. */
+  readonly bytes: Uint8Array
+  /** This run's bucket bytes: `bytes[start..end)`, `buckets` of them. */
+  readonly start: number
+  readonly end: number
+  readonly buckets: number
+  /** Lowest and highest bucket index (-1 when empty), and the sum of the counts. */
+  readonly first: number
+  readonly last: number
+  readonly total: number
+  /**
+   * Checkpoint j (0: the run's start): where bucket STRIDE·j (wire.ts) starts in `bytes`, the index of the
+   * bucket before it (-1 for j = 0), and the requests of the buckets before it.
+   */
+  readonly cpPos: Int32Array
+  readonly cpPrev: Int32Array
+  readonly cpCum: Float64Array
+}
 
 /** Reads a varint's rest without throwing (a rank never throws): -1 when it runs past `end`. */
 function more(bytes: Uint8Array, pos: number, end: number, at: { pos: number }): number {

@@ -1,5 +1,5 @@
 import { deflateSync, inflateSync } from 'node:zlib'
-import { pairsOfRun } from './runs'
+import { pairsOfRun, type Run } from './runs'
 
 /**
  * The histograms of one snapshot on the wire: every route's non-zero HDR buckets (indexes in the
@@ -28,25 +28,7 @@ import { pairsOfRun } from './runs'
  *   a scan of at most 64 bytes (rank.ts). Decoding all ~2.7 million buckets of 100 routes × 16
  *   instances into arrays was ~80% of a cold merge's instructions; the table costs ~5% more bytes.
  */
-export interface Run {
-  /** The snapshot's inflated bytes, shared by its runs. */
-  readonly bytes: Uint8Array
-  /** This run's bucket bytes: `bytes[start..end)`, `buckets` of them. */
-  readonly start: number
-  readonly end: number
-  readonly buckets: number
-  /** Lowest and highest bucket index (-1 when empty), and the sum of the counts. */
-  readonly first: number
-  readonly last: number
-  readonly total: number
-  /**
-   * Checkpoint j (0: the run's start): where bucket 64·j starts in `bytes`, the index of the
-   * bucket before it (-1 for j = 0), and the requests of the buckets before it.
-   */
-  readonly cpPos: Int32Array
-  readonly cpPrev: Int32Array
-  readonly cpCum: Float64Array
-}
+export type { Run } from './runs'
 
 /** Buckets between two checkpoints: the longest scan a rank costs. */
 export const STRIDE = 128
