@@ -30,6 +30,8 @@ export default connection === null
       servers: {
         'profiler, pg not instrumented': ['queries.mjs', { pg: connection, instrument: 0 }],
         'profiler, pg instrumented': ['queries.mjs', { pg: connection, instrument: 1 }],
+        // A reference, no budget: the AsyncLocalStorage alone, without the instrumentation.
+        'profiler + AsyncLocalStorage only': ['queries.mjs', { pg: connection, alsOnly: 1 }],
       },
       baseline: 'profiler, pg not instrumented',
       request: { path: '/orders' },
