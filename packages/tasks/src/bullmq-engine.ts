@@ -1,4 +1,4 @@
-import { createCircuitBreaker, HotpathError, withDeadline } from '@hotpath/core'
+import { createCircuitBreaker, HotpathError } from '@hotpath/core'
 import type { ConnectionOptions, Job, Queue, QueueEvents, Worker } from 'bullmq'
 import type Redis from 'ioredis'
 import {
@@ -22,7 +22,7 @@ import {
 } from './bullmq-state'
 import { createJobRunner, type JobRunner } from './bullmq-worker'
 import { PKG } from './options'
-import { createDeadlines } from './runner'
+import { type Attempt, createDeadlines } from './runner'
 import type {
   Definition,
   Engine,
@@ -55,6 +55,8 @@ export class BullMQEngine implements Engine {
   private runner: JobRunner | undefined
   private readonly terminalSent = new Map<string, number>()
   private readonly breaker = createCircuitBreaker({ failureThreshold: 2, cooldown: 1000 })
+  /** The command deadlines of every pending call on one timer (see {@link BullMQEngine.deadline}). */
+  private readonly callDeadlines = createDeadlines(Date.now)
   private cachedCounts: Record<TaskState, number> = zero()
   private countsReadAt = 0
   private countsPending = false
@@ -375,7 +377,7 @@ export class BullMQEngine implements Engine {
     if (!this.breaker.allow())
       throw engineError(what, new Error('Redis did not answer recently; retrying in 1 s'))
     try {
-      const result = await withDeadline(work(queue), this.options.commandTimeoutMs, `BullMQ ${what}`)
+      const result = await this.deadline(work(queue), what)
       this.breaker.success()
       return result
     } catch (err) {
@@ -389,6 +391,39 @@ export class BullMQEngine implements Engine {
       this.breaker.failure()
       throw engineError(what, err)
     }
+  }
+
+  /**
+   * `withDeadline` on a shared timer: every call has the same timeout, so deadlines come in call
+   * order and one timer armed at the oldest serves them all, instead of a setTimeout and a
+   * clearTimeout per command (a timer list created and unlinked per call of a serial caller).
+   */
+  private deadline<T>(work: Promise<T>, what: string): Promise<T> {
+    const ms = this.options.commandTimeoutMs
+    if (!(ms > 0) || !Number.isFinite(ms)) return work
+    const deadlines = this.callDeadlines
+    return new Promise<T>((resolve, reject) => {
+      const pending: Attempt = {
+        id: what,
+        deadline: Date.now() + ms,
+        done: false,
+        abort: () =>
+          settle(() =>
+            reject(new HotpathError('ERR_HOTPATH_DEADLINE', `BullMQ ${what} did not answer within ${ms} ms`)),
+          ),
+      }
+      const settle = (then: () => void) => {
+        if (pending.done) return
+        pending.done = true
+        deadlines.delete(pending)
+        then()
+      }
+      deadlines.add(pending)
+      work.then(
+        (value) => settle(() => resolve(value)),
+        (err: unknown) => settle(() => reject(err)),
+      )
+    })
   }
 
   private redisError(err: unknown): void {

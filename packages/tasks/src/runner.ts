@@ -56,7 +56,9 @@ export function clampProgress(pct: unknown): number | undefined {
 
 /**
  * One timer for every running attempt's deadline, armed at the earliest one (timeouts are
- * long and mostly in submission order, so it is rarely re-armed): no timer per task.
+ * long and mostly in submission order, so it is rarely re-armed): no timer per task. When the
+ * last attempt ends the timer stays armed but unref'd (it then fires into an empty set): clearing
+ * and re-arming it for every task of a serial stream costs a timer list insert and unlink each.
  */
 export function createDeadlines(now: () => number) {
   const running = new Set<Attempt>()
@@ -83,14 +85,12 @@ export function createDeadlines(now: () => number) {
     add(attempt: Attempt) {
       running.add(attempt)
       if (attempt.deadline < armedAt) arm(attempt.deadline)
+      else if (running.size === 1) timer?.ref()
     },
     delete(attempt: Attempt) {
       running.delete(attempt)
-      if (running.size === 0 && timer !== undefined) {
-        clearTimeout(timer)
-        timer = undefined
-        armedAt = Number.POSITIVE_INFINITY
-      }
+      // Nothing left to time out: the armed timer must not keep the process alive.
+      if (running.size === 0) timer?.unref()
     },
     all(): Attempt[] {
       return [...running]

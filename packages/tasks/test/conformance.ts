@@ -303,6 +303,16 @@ export function conformance(label: string, make: MakeTasks): void {
       expect((aborted as { code?: string })?.code).toBe('ERR_HOTPATH_TASK_TIMEOUT')
     })
 
+    it('times out a task that starts after an earlier task with a sooner deadline finished', async () => {
+      const tasks = make()
+      tasks.define('quick', async () => 'done', { timeout: 100 })
+      tasks.define('stuck', untilAborted(), { timeout: 400 })
+      const first = await tasks.submit('quick')
+      expect((await settled(tasks, first.id)).state).toBe('completed')
+      const { id } = await tasks.submit('stuck')
+      expect((await settled(tasks, id)).state).toBe('timed_out')
+    })
+
     it('uses the timeout given at submit over the one defined', async () => {
       const tasks = make()
       tasks.define('per-submit', untilAborted(), { timeout: '1h' })
