@@ -62,9 +62,9 @@ export function describeRedis(name: string, body: () => void): void {
     return
   }
   console.warn(`SKIPPED (no redis-server on PATH): ${name}`)
-  // Skipped only on a machine without redis-server, outside CI (CI fails above instead):
-  // these suites test against a real server and there is none to start.
-  describe.skip(name, body) // reason: no redis-server on this machine, see above
+  // reason: redis-server is not installed on this machine and it is not CI (under CI=true the
+  // suite fails above instead); these suites test against a real server and there is none.
+  describe.skip(name, body) // reason: no redis-server on this machine
 }
 
 /** A key prefix unique to one test, so suites sharing the Redis never collide. */

@@ -51,8 +51,9 @@ function describeServer<T extends SqlServerHandle>(
       return
     }
     console.warn(`SKIPPED (no ${what} on this machine): ${name}`)
-    // Skipped only without the server binaries, outside CI (CI fails above instead).
-    describe.skip(name, () => body({ current: undefined as unknown as T })) // reason: see above
+    // reason: the database server's binaries are not installed on this machine and it is not CI
+    // (under CI=true the suite fails above instead); these suites need a real server to start.
+    describe.skip(name, () => body({ current: undefined as unknown as T })) // reason: no server binaries
     return
   }
   describe(name, () => {
