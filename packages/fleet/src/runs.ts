@@ -26,8 +26,11 @@ export interface Run {
   readonly cpCum: Float64Array
 }
 
-/** Reads a varint's rest without throwing (a rank never throws): -1 when it runs past `end`. */
-function more(bytes: Uint8Array, pos: number, end: number, at: { pos: number }): number {
+/**
+ * A varint at `bytes[pos]` before `end`, without throwing (a rank never throws): its value, with
+ * where the next one starts in `at.pos`; -1 when it runs past `end` or past 7 bytes of payload.
+ */
+export function more(bytes: Uint8Array, pos: number, end: number, at: { pos: number }): number {
   let v = 0
   let scale = 1
   let p = pos

@@ -1,5 +1,5 @@
 import { deflateSync, inflateSync } from 'node:zlib'
-import { pairsOfRun, type Run } from './runs'
+import { more, pairsOfRun, type Run } from './runs'
 
 /**
  * The histograms of one snapshot on the wire: every route's non-zero HDR buckets (indexes in the
@@ -153,20 +153,9 @@ export function encodeRoutes(routes: ReadonlyArray<readonly number[]>): Buffer {
 
 /** A varint at `bytes[pos]` before `end`: its value, and in `at.pos` where the next one starts. */
 function varintAt(bytes: Uint8Array, pos: number, at: { pos: number }, end = bytes.length): number {
-  let v = 0
-  let scale = 1
-  let p = pos
-  for (;;) {
-    if (p >= end) throw new CorruptHistogram('truncated')
-    const b = bytes[p++] as number
-    v += (b & 0x7f) * scale
-    if (b < 0x80) {
-      at.pos = p
-      return v
-    }
-    scale *= 0x80
-    if (scale > 2 ** 49) throw new CorruptHistogram('varint too long')
-  }
+  const v = more(bytes, pos, end, at)
+  if (v < 0) throw new CorruptHistogram('truncated or overlong varint')
+  return v
 }
 
 /**

@@ -1,4 +1,4 @@
-import type { JsonSchema, Serializer } from './schema'
+import { type JsonSchema, OPAQUE, type Serializer } from './schema'
 import { helpers, KEEP, RUNTIME } from './writer'
 
 /**
@@ -15,19 +15,13 @@ import { helpers, KEEP, RUNTIME } from './writer'
  * can inject code (test: hostile property names).
  */
 
-/** Keywords that change what gets serialized in ways this compiler does not follow. */
-const DECLINE = new Set([
-  '$ref',
+/**
+ * Keywords that change what gets serialized in ways this compiler does not follow: those a
+ * projection cannot follow either (schema.ts), and these others.
+ */
+const DECLINE = new Set<string>([
+  ...OPAQUE,
   '$dynamicRef',
-  'allOf',
-  'anyOf',
-  'oneOf',
-  'not',
-  'if',
-  'then',
-  'else',
-  'patternProperties',
-  'dependentSchemas',
   'unevaluatedProperties',
   'unevaluatedItems',
   'prefixItems',

@@ -7,7 +7,7 @@ export type Serializer = (doc: unknown) => string
 export type Compile = (schema: JsonSchema) => Serializer
 
 /** Keywords a projection cannot follow: a masked level using them is serialized without a schema. */
-const OPAQUE = [
+export const OPAQUE = [
   '$ref',
   'allOf',
   'anyOf',
