@@ -1,4 +1,4 @@
-import { type IntervalHistogram, monitorEventLoopDelay } from 'node:perf_hooks'
+import { type RecordableHistogram, createHistogram } from 'node:perf_hooks'
 import type { ProfilerOverview } from '@hotpath/core'
 
 type EventLoop = ProfilerOverview['eventLoop']
@@ -14,18 +14,35 @@ export interface RuntimeSampler {
 
 /** Event-loop delay is reported over the last minute of sample intervals. */
 const LOOP_HISTORY_MS = 60_000
+/** Period of the delay probe: a turn of the loop longer than this shows as delay. */
+const PROBE_MS = 10
 
 /**
  * Event-loop delay and memory, sampled on one `unref()`'d interval so an idle process can exit.
  * The delay histogram is read and reset every interval and the readings of the last minute are
  * kept: the overview shows the worst p99/max of that minute, not a lifetime average that hides
  * a spike, nor only the last few seconds that a spike has already left.
+ *
+ * The delay is measured by a JS probe timer (its lateness past its period, into a native HDR
+ * histogram) rather than `monitorEventLoopDelay`: resetting that monitor every interval also
+ * forgets its last tick, so a stall that ended just before the reset, whose delay the monitor had
+ * not yet recorded, was lost whenever the sample timer ran first. The probe keeps its own last
+ * tick, and the reset only clears what was already read.
  */
 export function startRuntimeSampler(intervalMs: number, eventLoop: boolean): RuntimeSampler {
-  let monitor: IntervalHistogram | null = null
+  let monitor: RecordableHistogram | null = null
+  let probe: NodeJS.Timeout | null = null
   if (eventLoop) {
-    monitor = monitorEventLoopDelay({ resolution: 10 })
-    monitor.enable()
+    const histogram = createHistogram()
+    let lastTick = performance.now()
+    probe = setInterval(() => {
+      const at = performance.now()
+      // Nanoseconds late; an HDR histogram records values of 1 and more.
+      histogram.record(Math.max(1, Math.round((at - lastTick - PROBE_MS) * 1e6)))
+      lastTick = at
+    }, PROBE_MS)
+    probe.unref()
+    monitor = histogram
   }
   const capacity = Math.max(1, Math.ceil(LOOP_HISTORY_MS / intervalMs))
   const history: EventLoop[] = []
@@ -57,14 +74,15 @@ export function startRuntimeSampler(intervalMs: number, eventLoop: boolean): Run
   timer.unref()
   return {
     eventLoop() {
+      // The interval under way counts too: a stall in it shows before the next sample.
       const live = monitor !== null && monitor.count > 0 ? [readLoop(monitor)] : []
-      return combine(history.length > 0 ? history : live)
+      return combine(history.length > 0 ? [...history, ...live] : live)
     },
     memory: () => lastMemory,
     cpu: () => lastCpu,
     close() {
       clearInterval(timer)
-      monitor?.disable()
+      if (probe !== null) clearInterval(probe)
     },
   }
 }
@@ -85,7 +103,7 @@ function combine(readings: readonly EventLoop[]): EventLoop {
   return { mean: ms3(mean / readings.length), p50: p50s[p50s.length >> 1] as number, p99, max }
 }
 
-function readLoop(h: IntervalHistogram): EventLoop {
+function readLoop(h: RecordableHistogram): EventLoop {
   return {
     mean: ms3(h.mean / 1e6),
     p50: ms3(h.percentile(50) / 1e6),

@@ -46,7 +46,7 @@ export interface ProfilerOptions {
   buckets?: readonly number[]
   /** How often event-loop delay and memory are sampled. Default `'5s'`. */
   sampleInterval?: number | string
-  /** Sample event-loop delay with `perf_hooks.monitorEventLoopDelay`. Default `true`. */
+  /** Sample event-loop delay (the lateness of a 10 ms probe timer). Default `true`. */
   eventLoop?: boolean
   /**
    * Missing-index advice: for slow shapes of instrumented drivers, run `EXPLAIN` (PostgreSQL

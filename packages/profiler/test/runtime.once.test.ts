@@ -43,6 +43,19 @@ describe('runtime sampling', () => {
     expect(insight?.severity).toBe(p99 >= 500 ? 'critical' : 'warning')
   })
 
+  it('records a stall whatever its phase against the sample timer', async () => {
+    // A stall ending just before, at or after a sample must each show: none may be cleared by
+    // the sample's reset before it was recorded.
+    for (const offset of [0, 15, 30, 45, 60, 75, 90]) {
+      const prof = make({ sampleInterval: 100 })
+      await sleep(100 + offset)
+      block(120)
+      await until(() => prof.overview().eventLoop.max >= 100, 2000)
+      expect(prof.overview().eventLoop.max).toBeGreaterThanOrEqual(100)
+      prof.close()
+    }
+  })
+
   it('reports zero event-loop delay with eventLoop: false', async () => {
     const prof = make({ sampleInterval: 100, eventLoop: false })
     block(50)
