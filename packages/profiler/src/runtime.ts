@@ -1,4 +1,4 @@
-import { type RecordableHistogram, createHistogram } from 'node:perf_hooks'
+import { createHistogram, type RecordableHistogram } from 'node:perf_hooks'
 import type { ProfilerOverview } from '@hotpath/core'
 
 type EventLoop = ProfilerOverview['eventLoop']
