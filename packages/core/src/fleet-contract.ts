@@ -53,7 +53,11 @@ export interface FleetView {
   app: string
   self: string
   at: number
-  window: '1m'
+  /**
+   * What the numbers cover: each fresh instance's last closed 10 s interval, merged (so a request
+   * shows in the view 10–20 s after it ended, and every interval is published once).
+   */
+  window: '10s'
   coverage: Coverage
   totals: { count: number; errors: number; rps: number; p50: number; p95: number; p99: number }
   routes: FleetRoute[]

@@ -1,8 +1,9 @@
 import type { HistoryMetric, HistorySeries } from './fleet-contract'
 
 /**
- * One point of server-side history (an instance's, or a fleet's merged): the rolling 1-minute
- * numbers at that moment, and the busiest routes as `[route, rps, p95, errorRate, count]`.
+ * One point of server-side history, with the busiest routes as `[route, rps, p95, errorRate,
+ * count]`: a single process's rolling 1-minute numbers at that moment, or a fleet's merged view
+ * (its 10 s points one interval each, its 1-minute points made from the minute's 10 s points).
  */
 export interface HistoryPoint {
   at: number

@@ -124,7 +124,7 @@
       `${view.app}: ${c.fresh}/${c.total} instances` +
       (c.stale.length ? ` (stale: ${c.stale.join(', ')})` : '')
     $('fleet-totals').textContent =
-      `${num(view.totals.rps)} req/s · p50 ${num(view.totals.p50)} ms · p95 ${num(view.totals.p95)} ms · p99 ${num(view.totals.p99)} ms · served by ${view.self}`
+      `last closed ${view.window} interval: ${num(view.totals.rps)} req/s · p50 ${num(view.totals.p50)} ms · p95 ${num(view.totals.p95)} ms · p99 ${num(view.totals.p99)} ms · served by ${view.self}`
     const body = $('fleet-instances').tBodies[0]
     while (body.firstChild) body.removeChild(body.firstChild)
     for (const i of view.instances) {

@@ -13,7 +13,7 @@ import {
   historySeries as seriesOf,
 } from '@hotpath/core'
 import { createAlert, parseCondition } from './alerts'
-import { pointOf } from './history'
+import { minuteOf, pointOf } from './history'
 import { createNotifier } from './notify'
 import { resolveOptions } from './options'
 import { connect } from './redis'
@@ -178,18 +178,31 @@ export function fleet(options: Readonly<FleetOptions>): Fleet {
     cached = null
     const merged = await read()
     const point = pointOf(merged.view, merged.statusRps)
-    local10.push(point)
     const minute = Math.floor(at / 60_000)
-    const writes: Array<[string, number]> = [[keys.history(10, Math.floor(at / 10_000)), HOUR + 60_000]]
+    const writes: Array<[string, Point, number]> = [
+      [keys.history(10, Math.floor(at / 10_000)), point, HOUR + 60_000],
+    ]
     if (minute !== lastMinute) {
+      // The minute that just ended, from its 10 s points (this instance's reads of the fleet).
+      const from = lastMinute * 60_000
+      const ended =
+        lastMinute < 0
+          ? null
+          : minuteOf(
+              local10.toArray().filter((p) => p.at >= from && p.at < from + 60_000),
+              from,
+            )
+      if (ended) {
+        local60.push(ended)
+        writes.push([keys.history(60, lastMinute), ended, DAY + 60_000])
+      }
       lastMinute = minute
-      local60.push(point)
-      writes.push([keys.history(60, minute), DAY + 60_000])
     }
+    local10.push(point)
     // NX: the first instance to write a slot's point wins; they all see the same merged fleet.
     await redis.call('history', (c) => {
       const m = c.multi()
-      for (const [key, ttl] of writes) m.set(key, JSON.stringify(point), 'PX', ttl, 'NX')
+      for (const [key, value, ttl] of writes) m.set(key, JSON.stringify(value), 'PX', ttl, 'NX')
       return m.exec()
     })
     await evaluateWith(merged)

@@ -4,10 +4,12 @@ import { Merger } from './codec'
 import { encodeRoutes, validPairs } from './wire'
 
 /**
- * The wire format's version. 2: the histograms of all routes in one binary blob after the JSON
- * (1 had one base64 string per route inside it). A reader refuses any other version (logged once).
+ * The wire format's version. 3: each route's histogram is the last closed 10 s interval (2 sent the
+ * rolling minute, so every request was published six times). 2: the histograms of all routes in
+ * one binary blob after the JSON (1 had one base64 string per route inside it). A reader refuses
+ * any other version (logged once).
  */
-export const SNAPSHOT_VERSION = 2
+export const SNAPSHOT_VERSION = 3
 
 /**
  * What one instance publishes every interval, under a key with a TTL: this object as JSON without
@@ -30,8 +32,8 @@ export interface Snapshot {
     eventLoopP99: number
   }
   /**
-   * Per route, the profiler's rolling 1-minute window (what the view shows; see README "How numbers
-   * merge"); its histogram of layout `hi`/`d` is the route's run in `blob`, in this order.
+   * Per route, the profiler's last closed 10 s interval (what the view merges; see README "How
+   * numbers merge"); its histogram of layout `hi`/`d` is the route's run in `blob`, in this order.
    */
   routes: Array<{
     r: string
@@ -47,8 +49,6 @@ export interface Snapshot {
   }>
   /** Responses by status class per second over the last interval. */
   statusRps: Record<string, number>
-  /** This instance's own 1-minute numbers over all its routes (the profiler's overview). */
-  own?: { rps: number; p95: number; errorRate: number }
   /** Numeric counters of every source, flattened (`cache.hits`, `rateLimit.limited`, …). */
   sources: Record<string, Record<string, number>>
   /** `encodeRoutes` of the routes' histograms, then of their sum over the default layout (see wire.ts). */
@@ -107,7 +107,7 @@ export function parseSnapshot(
 }
 
 interface HistogramSource {
-  histograms(window?: '1m'): Array<{
+  histograms(window?: '10s'): Array<{
     route: string
     seconds: number
     count: number
@@ -119,7 +119,6 @@ interface HistogramSource {
     pairs: number[]
   }>
   routes(window?: 'all'): Array<{ statusClasses?: Record<string, number> }>
-  overview?(): { windows: Record<string, { rps: number; p95: number; errorRate: number }> }
 }
 
 const MAX_ROUTES = 200
@@ -206,7 +205,7 @@ export function createSnapshotter(
       if (source === undefined || source === null) continue
       try {
         if (isHistogramSource(source)) {
-          const routes = source.histograms('1m').sort((a, b) => b.count - a.count)
+          const routes = source.histograms('10s').sort((a, b) => b.count - a.count)
           for (const h of routes) {
             if (snapshot.routes.length >= MAX_ROUTES) break
             // A histogram the codec cannot carry is left out rather than failing the snapshot.
@@ -234,8 +233,6 @@ export function createSnapshotter(
               lastStatus === null ? 0 : Math.round(((n - before) / wallMs) * 1e6) / 1000
           }
           lastStatus = status
-          const minute = source.overview?.().windows['1m']
-          if (minute) snapshot.own = { rps: minute.rps, p95: minute.p95, errorRate: minute.errorRate }
         } else {
           snapshot.sources[name] = flattenCounters(source.stats())
         }

@@ -114,7 +114,7 @@ export function mergeView(
     app,
     self,
     at,
-    window: '1m',
+    window: '10s',
     coverage: { fresh: fresh.length, total: ids.length, stale },
     totals: {
       count: totalCount,
@@ -236,10 +236,8 @@ function instanceRow(id: string, s: Snapshot | null, ageMs: number, stale: boole
   }
 }
 
-/** The instance's own numbers as it published them, or (older publishers) merged from its routes. */
+/** The instance's numbers over the interval the view shows, from its routes. */
 function instanceLatency(d: Decoded, ranks: Ranks): Pick<FleetInstance, 'rps' | 'p95' | 'errorRate'> {
-  const own = d.snapshot.own
-  if (own) return { rps: own.rps, p95: own.p95, errorRate: own.errorRate }
   let count = 0
   let errors = 0
   let rps = 0

@@ -43,6 +43,21 @@ describeRedis('a fleet of four real processes on one Redis', () => {
 
   const url = (i: number, path: string) => `http://127.0.0.1:${ports[i]}${path}`
 
+  /**
+   * On every instance: starts a new 10 s interval of its profiler's clock, runs `serve`, closes the
+   * interval and publishes, so that what was served is exactly what the snapshots carry.
+   */
+  async function closeInterval(serve: (a: AppProcess, i: number) => Promise<void>): Promise<void> {
+    await Promise.all(
+      apps.map(async (a, i) => {
+        await a.call('nextInterval')
+        await serve(a, i)
+        await a.call('nextInterval')
+        await a.call('publish')
+      }),
+    )
+  }
+
   beforeAll(async () => {
     redis = await startRedis()
     fixture = prepareFixture(join(__dirname, 'fixtures', 'instance.js'))
@@ -84,16 +99,18 @@ describeRedis('a fleet of four real processes on one Redis', () => {
   }, 30_000)
 
   it('merges percentiles exactly: fleet p50/p95/p99 equal those of the union of every raw sample', async () => {
-    // Each instance serves a different distribution, so no single instance's numbers are the fleet's.
+    // Each instance serves a different distribution, so no single instance's numbers are the fleet's;
+    // each within one 10 s interval of its profiler's clock (d's 100 requests take ~8 s of it).
     const samples = apps.map((_a, i) =>
-      Array.from({ length: 150 }, (_x, k) => 1 + ((k * 7 + i * 13) % 40) * (i + 1)),
+      Array.from({ length: 100 }, (_x, k) => 1 + ((k * 7 + i * 13) % 40) * (i + 1)),
     )
-    await Promise.all(apps.map((a, i) => a.call('serve', { path: '/work', durations: samples[i] })))
-    await Promise.all(apps.map((a) => a.call('publish')))
+    await closeInterval(async (a, i) => {
+      await a.call('serve', { path: '/work', durations: samples[i] })
+    })
     const view = await apps[2]?.call<View>('view')
     const route = view?.routes.find((r) => r.route === 'GET /work')
     const union = samples.flat().sort((x, y) => x - y)
-    expect(route?.count).toBe(600)
+    expect(route?.count).toBe(400)
     expect(route?.instances).toBe(4)
     for (const [p, got] of [
       [50, route?.p50],
@@ -108,15 +125,12 @@ describeRedis('a fleet of four real processes on one Redis', () => {
   })
 
   it('flags the instance that is several times slower on a route', async () => {
-    await Promise.all(
-      apps.map((a, i) =>
-        a.call('serve', {
-          path: '/compare',
-          durations: Array.from({ length: 40 }, () => (i === 1 ? 90 : 10)),
-        }),
-      ),
-    )
-    await Promise.all(apps.map((a) => a.call('publish')))
+    await closeInterval(async (a, i) => {
+      await a.call('serve', {
+        path: '/compare',
+        durations: Array.from({ length: 40 }, () => (i === 1 ? 90 : 10)),
+      })
+    })
     const view = await apps[0]?.call<View>('view')
     expect(view?.outliers.map((o) => [o.instance, o.route])).toEqual([['b', 'GET /compare']])
   })
@@ -179,7 +193,10 @@ describeRedis('a fleet of four real processes on one Redis', () => {
 
   it('fires an alert once to the webhook when one route is slow, and resolves it once', async () => {
     received = []
+    await apps[1]?.call('nextInterval')
     await apps[1]?.call('serve', { path: '/slow', durations: Array.from({ length: 30 }, () => 120) })
+    // Its interval closes: the instance's snapshots carry the slow requests from now on.
+    await apps[1]?.call('nextInterval')
     const firing = await until(
       'one firing notification',
       async () => {
@@ -190,8 +207,8 @@ describeRedis('a fleet of four real processes on one Redis', () => {
     )
     expect(firing).toHaveLength(1)
     expect(firing[0]?.route).toBe('GET /slow')
-    // The slow requests leave the 1-minute window: the rule stops holding on every instance.
-    await apps[1]?.call('advance', { ms: 70_000 })
+    // Another interval closes without them: the rule stops holding.
+    await apps[1]?.call('nextInterval')
     await until(
       'one resolved notification',
       async () => (received.some((e) => e.status === 'resolved') ? true : undefined),

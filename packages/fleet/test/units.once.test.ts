@@ -1,6 +1,7 @@
 import type { FleetView, HistoryPoint } from '@hotpath/core'
 import { measure, parseCondition } from '../src/alerts'
 import { Merger } from '../src/codec'
+import { minuteOf } from '../src/history'
 import { decodePairs, encodePairs, fleet } from '../src/index'
 import { baselineOf, createRegressionDetector, zScore } from '../src/regression'
 
@@ -8,7 +9,7 @@ const view = (routes: Array<Partial<FleetView['routes'][number]> & { route: stri
   app: 'shop',
   self: 'a',
   at: 1_000_000,
-  window: '1m',
+  window: '10s',
   coverage: { fresh: 1, total: 1, stale: [] },
   totals: { count: 100, errors: 2, rps: 10, p50: 5, p95: 20, p99: 40 },
   routes: routes.map((r) => ({
@@ -91,6 +92,63 @@ describe('alert rules', () => {
       throw new Error('bug')
     })
     expect(measure(c, view([])).holds).toBe(false)
+  })
+})
+
+describe('1-minute history points', () => {
+  const point = (
+    at: number,
+    rps: number,
+    p95: number,
+    errorRate: number,
+    routes: HistoryPoint['routes'],
+  ): HistoryPoint => ({
+    at,
+    rps,
+    p50: p95 / 2,
+    p95,
+    p99: p95 * 2,
+    errorRate,
+    s2xx: rps,
+    s3xx: 0,
+    s4xx: 0,
+    s5xx: 0,
+    cacheHitRatio: 0.5,
+    eventLoopP99: at / 1000,
+    cpu: 0.2,
+    heapUsed: 100,
+    rss: 200,
+    coverage: at === 10_000 ? 3 : 4,
+    routes,
+  })
+
+  it("are made from the minute's 10 s points: means, sums, request-weighted percentiles", () => {
+    const m = minuteOf(
+      [
+        point(0, 10, 10, 0, [['GET /a', 10, 10, 0, 100]]),
+        point(10_000, 30, 50, 0.1, [
+          ['GET /a', 20, 50, 0.1, 200],
+          ['GET /b', 10, 5, 0, 100],
+        ]),
+      ],
+      0,
+    )
+    expect(m).toMatchObject({ at: 0, rps: 20, p95: 40, p50: 20, p99: 80, s2xx: 20, cpu: 0.2, coverage: 3 })
+    expect(m?.errorRate).toBeCloseTo(0.075, 9)
+    expect(m?.eventLoopP99).toBe(10)
+    // Per route: rps over the minute's points, p95 and error rate weighted by requests, counts summed.
+    expect(m?.routes[0]?.[0]).toBe('GET /a')
+    expect(m?.routes[0]?.[1]).toBe(15)
+    expect(m?.routes[0]?.[2]).toBeCloseTo((10 * 100 + 50 * 200) / 300, 9)
+    expect(m?.routes[0]?.[3]).toBeCloseTo((0.1 * 200) / 300, 9)
+    expect(m?.routes[0]?.[4]).toBe(300)
+    expect(m?.routes[1]).toEqual(['GET /b', 5, 5, 0, 100])
+  })
+
+  it('is none for a minute without points, and an idle minute weighs nothing', () => {
+    expect(minuteOf([], 0)).toBeNull()
+    const m = minuteOf([point(0, 0, 0, 0, []), point(10_000, 0, 0, 0, [])], 0)
+    expect(m).toMatchObject({ rps: 0, p95: 0, errorRate: 0, routes: [] })
   })
 })
 

@@ -202,8 +202,14 @@ describe('snapshot format', () => {
     expect(warnings).toEqual(['ERR_HOTPATH_FLEET_SNAPSHOT_VERSION'])
   })
 
+  it('leaves out a snapshot of format 2 (rolling minutes, which would count each request six times)', () => {
+    const v2 = serializeSnapshot({ ...snapshot('old', 1000, []), v: 2 as never })
+    expect(parseSnapshot(v2, warn)).toBeNull()
+    expect(warnings).toEqual(['ERR_HOTPATH_FLEET_SNAPSHOT_VERSION'])
+  })
+
   it('leaves out a snapshot of a later format with the same warning', () => {
-    const s = serializeSnapshot({ ...snapshot('new', 1000, []), v: 3 as never })
+    const s = serializeSnapshot({ ...snapshot('new', 1000, []), v: 4 as never })
     expect(parseSnapshot(s, warn)).toBeNull()
     expect(warnings).toEqual(['ERR_HOTPATH_FLEET_SNAPSHOT_VERSION'])
   })

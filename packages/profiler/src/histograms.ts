@@ -1,7 +1,7 @@
 import type { WindowName } from '@hotpath/core'
 import { COARSE_DIGITS, FINE_DIGITS, MAX_US, newScratch, type Totals } from './intervals'
 import type { RouteTable } from './routes'
-import { isCoarse } from './series'
+import { isCoarse, SLOT_NS, type Span } from './series'
 import { type Now, windowSeconds } from './windows'
 
 /**
@@ -24,19 +24,23 @@ export interface RouteHistogram {
   pairs: number[]
 }
 
+/** What `histograms()` takes: a window, or `'10s'` for the last closed 10 s interval alone. */
+export type HistogramWindow = WindowName | '10s'
+
 /** Per-route histograms of `window`, for exporters (fleet mode); read side only. */
 export function createHistogramExport(routes: RouteTable, now: () => Now) {
   const fine = newScratch(FINE_DIGITS)
   const coarse = newScratch(COARSE_DIGITS)
-  return function histograms(window: WindowName = '1m'): RouteHistogram[] {
+  return function histograms(window: HistogramWindow = '1m'): RouteHistogram[] {
     const at = now()
+    const span: Span = window
     const scratch = isCoarse(window) ? coarse : fine
     const out: RouteHistogram[] = []
     for (const record of routes.byLabel.values()) {
       if (record.requests === 0) continue
       scratch.reset()
       const t: Totals = { count: 0, errors: 0, sumNs: 0, maxNs: 0 }
-      for (const s of record.allSeries()) s.mergeInto(scratch, t, window, at.slot)
+      for (const s of record.allSeries()) s.mergeInto(scratch, t, span, at.slot)
       if (t.count === 0) continue
       const pairs: number[] = []
       for (let i = 0; i < scratch.countsArrayLength; i++) {
@@ -45,7 +49,7 @@ export function createHistogramExport(routes: RouteTable, now: () => Now) {
       }
       out.push({
         route: record.label,
-        seconds: windowSeconds(window, at),
+        seconds: window === '10s' ? SLOT_NS / 1e9 : windowSeconds(window, at),
         count: t.count,
         errors: t.errors,
         sumMs: t.sumNs / 1e6,

@@ -1,4 +1,4 @@
-export type { RouteHistogram } from './histograms'
+export type { HistogramWindow, RouteHistogram } from './histograms'
 export type { InstrumentModules } from './instrument'
 export { normalizeSql } from './normalize'
 export { DEFAULT_BUCKETS } from './options'

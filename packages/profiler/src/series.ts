@@ -19,7 +19,8 @@ export const SLOTS_KEPT = 30
 export const BLOCK_SLOTS = 30
 export const BLOCKS_KEPT = 12
 
-export type Span = '1m' | '5m' | '1h' | 'all'
+/** `10s`: the last closed 10 s slot alone (what a fleet instance publishes each interval). */
+export type Span = '10s' | '1m' | '5m' | '1h' | 'all'
 
 /** `1m` and `5m` are merged at fine resolution, `1h` and `all` at coarse. */
 export function isCoarse(span: Span): boolean {
@@ -97,6 +98,11 @@ export class Series {
       const firstBlock = Math.floor(nowSlot / BLOCK_SLOTS) - BLOCKS_KEPT
       for (const b of this.blocks ?? []) if (b !== undefined && b.id > firstBlock) addSparse(into, totals, b)
       this.block?.mergeInto(into, totals)
+    } else if (span === '10s') {
+      // Closed only: the open slot is still filling, and an exporter must send each slot once whole.
+      const last = this.slots?.[(nowSlot - 1 + SLOTS_KEPT) % SLOTS_KEPT]
+      if (last !== undefined && last.id === nowSlot - 1) addSparse(into, totals, last)
+      return
     } else {
       const first = nowSlot - (span === '1m' ? 6 : SLOTS_KEPT)
       for (const s of this.slots ?? []) if (s !== undefined && s.id > first) addSparse(into, totals, s)

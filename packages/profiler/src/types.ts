@@ -9,7 +9,7 @@ import type {
   WindowName,
 } from '@hotpath/core'
 import type { Request, RequestHandler } from 'express'
-import type { RouteHistogram } from './histograms'
+import type { HistogramWindow, RouteHistogram } from './histograms'
 import type { InstrumentModules } from './instrument'
 import type { WatchPoolOptions } from './pools'
 
@@ -112,8 +112,11 @@ export interface Profiler extends RequestHandler, ProfilerSource {
   watchPool(pool: unknown, options?: Readonly<WatchPoolOptions>): () => void
   span<T>(req: Request | undefined, name: string, fn: () => T): T
   routes(window?: WindowName): RouteDetail[]
-  /** Per-route HDR histograms of `window` (default `'1m'`), mergeable across instances. */
-  histograms(window?: WindowName): RouteHistogram[]
+  /**
+   * Per-route HDR histograms of `window` (default `'1m'`), mergeable across instances; `'10s'` is
+   * the last closed 10 s interval alone (the requests of the interval under way are not in it yet).
+   */
+  histograms(window?: HistogramWindow): RouteHistogram[]
   slowest(limit?: number, window?: WindowName): RouteDetail[]
   slowRequests(limit?: number): SlowRequestReport
   overview(): ProfilerOverview
