@@ -1,5 +1,4 @@
-import { monitorEventLoopDelay } from 'node:perf_hooks'
-import type { StatsSource } from '@hotpath/core'
+import { type StatsSource, startLoopDelayProbe } from '@hotpath/core'
 import { Merger } from './codec'
 import { encodeRoutes, validPairs } from './wire'
 
@@ -165,8 +164,9 @@ export function createSnapshotter(
   now: () => number,
   onSourceError: (name: string, err: unknown) => void,
 ) {
-  const loop = monitorEventLoopDelay({ resolution: 10 })
-  loop.enable()
+  // Core's probe: a reset here never loses a stall that ended just before it.
+  const probe = startLoopDelayProbe()
+  const loop = probe.histogram
   let lastCpu = process.cpuUsage()
   let lastAt = now()
   let lastStatus: Record<string, number> | null = null
@@ -245,7 +245,7 @@ export function createSnapshotter(
     return snapshot
   }
 
-  return { take, close: () => loop.disable() }
+  return { take, close: () => probe.close() }
 }
 
 function p95Of(

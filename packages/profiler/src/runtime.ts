@@ -1,5 +1,5 @@
-import { createHistogram, type RecordableHistogram } from 'node:perf_hooks'
-import type { ProfilerOverview } from '@hotpath/core'
+import type { RecordableHistogram } from 'node:perf_hooks'
+import { type LoopDelayProbe, type ProfilerOverview, startLoopDelayProbe } from '@hotpath/core'
 
 type EventLoop = ProfilerOverview['eventLoop']
 type Memory = ProfilerOverview['memory']
@@ -14,36 +14,17 @@ export interface RuntimeSampler {
 
 /** Event-loop delay is reported over the last minute of sample intervals. */
 const LOOP_HISTORY_MS = 60_000
-/** Period of the delay probe: a turn of the loop longer than this shows as delay. */
-const PROBE_MS = 10
 
 /**
  * Event-loop delay and memory, sampled on one `unref()`'d interval so an idle process can exit.
  * The delay histogram is read and reset every interval and the readings of the last minute are
  * kept: the overview shows the worst p99/max of that minute, not a lifetime average that hides
  * a spike, nor only the last few seconds that a spike has already left.
- *
- * The delay is measured by a JS probe timer (its lateness past its period, into a native HDR
- * histogram) rather than `monitorEventLoopDelay`: resetting that monitor every interval also
- * forgets its last tick, so a stall that ended just before the reset, whose delay the monitor had
- * not yet recorded, was lost whenever the sample timer ran first. The probe keeps its own last
- * tick, and the reset only clears what was already read.
+ * The delay is core's probe (see `startLoopDelayProbe` for why not `monitorEventLoopDelay`).
  */
 export function startRuntimeSampler(intervalMs: number, eventLoop: boolean): RuntimeSampler {
-  let monitor: RecordableHistogram | null = null
-  let probe: NodeJS.Timeout | null = null
-  if (eventLoop) {
-    const histogram = createHistogram()
-    let lastTick = performance.now()
-    probe = setInterval(() => {
-      const at = performance.now()
-      // Nanoseconds late; an HDR histogram records values of 1 and more.
-      histogram.record(Math.max(1, Math.round((at - lastTick - PROBE_MS) * 1e6)))
-      lastTick = at
-    }, PROBE_MS)
-    probe.unref()
-    monitor = histogram
-  }
+  const probe: LoopDelayProbe | null = eventLoop ? startLoopDelayProbe() : null
+  const monitor: RecordableHistogram | null = probe?.histogram ?? null
   const capacity = Math.max(1, Math.ceil(LOOP_HISTORY_MS / intervalMs))
   const history: EventLoop[] = []
   let next = 0
@@ -82,7 +63,7 @@ export function startRuntimeSampler(intervalMs: number, eventLoop: boolean): Run
     cpu: () => lastCpu,
     close() {
       clearInterval(timer)
-      if (probe !== null) clearInterval(probe)
+      probe?.close()
     },
   }
 }
