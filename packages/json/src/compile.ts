@@ -32,6 +32,7 @@ const DECLINE = new Set<string>([
 const SCALARS = new Set(['string', 'number', 'integer', 'boolean', 'null'])
 const MAX_DEPTH = 64
 
+export type SchemaNode = Node
 type Node =
   | { kind: 'any' }
   | { kind: 'scalar'; types: ReadonlySet<string> }
@@ -78,6 +79,52 @@ function parse(schema: unknown, depth: number): Node | undefined {
     return items === undefined ? undefined : { kind: 'array', items }
   }
   return types.size === 0 ? { kind: 'any' } : { kind: 'scalar', types }
+}
+
+/** The tree the compiler follows, or `undefined` for a schema it leaves to fast-json-stringify. */
+export function schemaTree(schema: JsonSchema): SchemaNode | undefined {
+  return parse(schema, 0)
+}
+
+/** What JSON leaves out of an object (and writes as `null` in an array). */
+const omitted = (v: unknown): boolean => v === undefined || typeof v === 'function' || typeof v === 'symbol'
+
+/**
+ * `value` with every property `node` does not declare left out, at every level, in schema order:
+ * what the compiled serializer sends, as a value for `JSON.stringify`, for the bodies it does not
+ * send itself (a mask not compiled yet, `json spaces` or `json replacer` set, a body that does not
+ * fit). A missing required property is left missing; a primitive of another type than declared
+ * is kept as JSON sends it; an object or array where the schema declares something else is sent
+ * as `null`: nothing the schema does not declare is ever sent.
+ */
+export function prune(value: unknown, node: SchemaNode, key = ''): unknown {
+  if (node.kind === 'any') return value
+  let v = value
+  if (typeof v === 'object' && v !== null && typeof (v as { toJSON?: unknown }).toJSON === 'function')
+    v = (v as { toJSON(k: string): unknown }).toJSON(key)
+  if (typeof v !== 'object' || v === null) return v
+  if (node.kind === 'scalar') return null
+  if (node.kind === 'array') {
+    if (!Array.isArray(v)) return null
+    const items = node.items
+    return v.map((item: unknown, i) => {
+      const kept = prune(item, items, String(i))
+      return omitted(kept) ? null : kept
+    })
+  }
+  if (Array.isArray(v)) return null
+  const from = v as Record<string, unknown>
+  const out: Record<string, unknown> = {}
+  for (const p of node.props) {
+    // `__proto__` would read the prototype when it is not an own property.
+    const x = p.name === '__proto__' ? (Object.hasOwn(from, p.name) ? from[p.name] : undefined) : from[p.name]
+    const kept = prune(x, p.node, p.name)
+    if (omitted(kept)) continue
+    if (p.name === '__proto__')
+      Object.defineProperty(out, p.name, { value: kept, enumerable: true, writable: true })
+    else out[p.name] = kept
+  }
+  return out
 }
 
 /** A JavaScript string literal of `text` (JSON.stringify's output is one: ES2019 allows U+2028/9). */

@@ -1,6 +1,7 @@
 import type { ServerResponse } from 'node:http'
 import { HotpathError, routeOf, setHeader } from '@hotpath/core'
 import type { NextFunction, Request, RequestHandler, Response } from 'express'
+import { prune, type SchemaNode, schemaTree } from './compile'
 import { FieldsError, type MaskNode, parseMask } from './grammar'
 import { createHooks } from './hooks'
 import {
@@ -48,6 +49,18 @@ export function fields(options: Readonly<FieldsOptions> = {}): FieldsMiddleware 
   const recorder = createRecorder(cfg.measureEvery)
   const states = new WeakMap<ServerResponse, State>()
   const serializers = new Map<JsonSchema, SchemaSerializers>()
+  // Per schema, the tree its allow-list is applied by where no compiled serializer sends the body.
+  const trees = new Map<JsonSchema, SchemaNode | null>()
+  /** `value` with what `schema` does not declare left out (as it is for a schema the tree cannot follow). */
+  const allowed = (schema: JsonSchema | undefined, value: unknown): unknown => {
+    if (schema === undefined) return value
+    let tree = trees.get(schema)
+    if (tree === undefined) {
+      tree = schemaTree(schema) ?? null
+      trees.set(schema, tree)
+    }
+    return tree === null ? value : prune(value, tree)
+  }
   let parsed = new Map<string, FieldMask | FieldsError>()
   const all = allFields()
 
@@ -148,7 +161,7 @@ export function fields(options: Readonly<FieldsOptions> = {}): FieldsMiddleware 
         try {
           text = fn(body)
         } catch {
-          // A body that does not fit its schema is sent as JSON.stringify would send it.
+          // A body that does not fit its schema: sent below, still without what it does not declare.
           text = undefined
         }
       }
@@ -163,8 +176,8 @@ export function fields(options: Readonly<FieldsOptions> = {}): FieldsMiddleware 
           return res
         }
         if (s !== undefined) recorder.fallback()
-        text = JSON.stringify(value, replacer, spaces)
-      } else text = JSON.stringify(body, replacer, spaces)
+        text = JSON.stringify(allowed(state.schema, value), replacer, spaces)
+      } else text = JSON.stringify(allowed(state.schema, body), replacer, spaces)
     }
     if (text !== undefined && app?.get('json escape'))
       text = text.replace(/[<>&]/g, (c) => ESCAPES[c] as string)
@@ -188,7 +201,7 @@ export function fields(options: Readonly<FieldsOptions> = {}): FieldsMiddleware 
   ): unknown {
     const node = nodeOf(state.mask)
     recorder.response(routeOf(state.req), node !== undefined)
-    if (node === undefined) return layer.call(res, body)
+    if (node === undefined) return layer.call(res, allowed(state.schema, body))
     const seen: Seen | undefined = state.strict && state.schema === undefined ? new Map() : undefined
     const value = applyNode(node, body, seen)
     const unknown = seen === undefined ? undefined : unknownIn(node, seen)
@@ -196,7 +209,7 @@ export function fields(options: Readonly<FieldsOptions> = {}): FieldsMiddleware 
       reject(res, unknownFieldError(unknown))
       return res
     }
-    return layer.call(res, value)
+    return layer.call(res, allowed(state.schema, value))
   }
 
   const hooks = createHooks<State>(

@@ -175,6 +175,91 @@ describe('with a route schema', () => {
     expect(r.text).toBe('{"title":"no id"}')
   })
 
+  describe('never sends what the schema does not declare', () => {
+    // Undeclared at three levels: the post, its author, a tag.
+    const leaky = {
+      id: 1,
+      title: 'Hello',
+      passwordHash: 'x1',
+      author: { id: 7, name: 'Ann', session: 's3cret' },
+      tags: [{ id: 1, label: 'x', internal: true }],
+    }
+    const sent = {
+      id: 1,
+      title: 'Hello',
+      author: { id: 7, name: 'Ann' },
+      tags: [{ id: 1, label: 'x' }],
+    }
+
+    it('the same body on a mask’s first sighting (not compiled yet) as on its second', async () => {
+      const { s } = await app({ schema }, (_req, res) => void res.json(leaky))
+      const first = await s.get('/post?fields=id,title,author,tags')
+      const second = await s.get('/post?fields=id,title,author,tags')
+      expect(first.text).toBe(second.text)
+      expect(JSON.parse(first.text)).toEqual(sent)
+    })
+
+    it('a body that does not fit (a required property missing): the rest, still allow-listed', async () => {
+      const { s, json } = await app({ schema }, (_req, res) => {
+        const { id: _id, ...noId } = leaky
+        res.json(noId)
+      })
+      const r = await s.get('/post')
+      expect(r.status).toBe(200)
+      expect(JSON.parse(r.text)).toEqual({ title: 'Hello', author: sent.author, tags: sent.tags })
+      const masked = await s.get('/post?fields=title,author')
+      expect(JSON.parse(masked.text)).toEqual({ title: 'Hello', author: sent.author })
+      expect(json.stats().serializers.fallback).toBeGreaterThan(0)
+    })
+
+    it('an object or array where the schema declares something else is sent as null', async () => {
+      const { s } = await app(
+        { schema },
+        (_req, res) =>
+          void res.json({
+            id: 1,
+            title: { secret: 'a' },
+            author: [{ id: 1, session: 's' }],
+            tags: { id: 2 },
+          }),
+      )
+      const r = await s.get('/post')
+      expect(JSON.parse(r.text)).toEqual({ id: 1, title: null, author: null, tags: null })
+    })
+
+    it("with 'json spaces' set (no compiled serializer), in schema order", async () => {
+      const json = fields({ schema })
+      const a = express()
+      a.set('json spaces', 2)
+      a.use(json)
+      a.get('/post', (_req, res) => void res.json({ tags: leaky.tags, title: 'Hello', id: 1, extra: 1 }))
+      const s = await serve(a)
+      servers.push(s)
+      const r = await s.get('/post')
+      expect(r.text).toBe(JSON.stringify({ id: 1, title: 'Hello', tags: sent.tags }, null, 2))
+    })
+
+    it('through a toJSON, as JSON.stringify calls it, and to another layer that replaced res.json', async () => {
+      const doc = { toJSON: () => leaky }
+      const { s } = await app({ schema }, (_req, res) => void res.json(doc))
+      expect(JSON.parse((await s.get('/post')).text)).toEqual(sent)
+      const json = fields({ schema })
+      const a = express()
+      a.use((_req, res, next) => {
+        const send = res.json.bind(res)
+        // A layer mounted before fields() that replaced res.json: it wraps the body it is given.
+        res.json = (body: unknown) => send({ data: body })
+        next()
+      })
+      a.use(json)
+      a.get('/post', (_req, res) => void res.json(leaky))
+      const layered = await serve(a)
+      servers.push(layered)
+      const r = await layered.get('/post?fields=id,author')
+      expect(JSON.parse(r.text)).toEqual({ data: { id: 1, author: sent.author } })
+    })
+  })
+
   it('serializes a level the projection cannot follow (anyOf) without a schema', async () => {
     const spy = spyCompile()
     const odd = {
