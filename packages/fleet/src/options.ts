@@ -69,6 +69,14 @@ export function resolveOptions(options: Readonly<FleetOptions>): Config {
     optionError(PKG, 'options.instance must be a non-empty string of at most 128 characters.')
   }
   const intervalMs = duration('interval', options.interval, 10_000)
+  // Each snapshot carries the profiler's last closed 10 s interval: published less often, the
+  // intervals in between would never reach the fleet.
+  if (intervalMs > 10_000) {
+    optionError(
+      PKG,
+      `options.interval must be at most '10s' (each snapshot carries the last closed 10 s interval; a longer one would leave intervals out), got ${JSON.stringify(options.interval)}.`,
+    )
+  }
   const prefix = options.prefix ?? 'hotpath:fleet:'
   if (typeof prefix !== 'string') optionError(PKG, 'options.prefix must be a string.')
   const base = `${prefix}{${options.app.replace(/[{}]/g, '_')}}:`

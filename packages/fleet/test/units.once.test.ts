@@ -237,6 +237,15 @@ describe('options', () => {
     ).toThrow(/Did you mean "interval"/)
   })
 
+  it('refuses an interval past 10 s, whose snapshots would leave closed intervals out', () => {
+    expect(() => fleet({ redis: 'redis://127.0.0.1:1', app: 'shop', sources: {}, interval: '30s' })).toThrow(
+      expect.objectContaining({
+        code: 'ERR_HOTPATH_OPTION',
+        message: expect.stringMatching(/at most '10s'/),
+      }),
+    )
+  })
+
   it('refuses an app name that could break its keys', () => {
     expect(() => fleet({ redis: 'redis://127.0.0.1:1', app: 'a b{c}', sources: {} })).toThrow(/options.app/)
   })
