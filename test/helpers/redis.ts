@@ -62,8 +62,8 @@ export function describeRedis(name: string, body: () => void): void {
     return
   }
   console.warn(`SKIPPED (no redis-server on PATH): ${name}`)
-  // reason: redis-server is not installed on this machine and it is not CI (under CI=true the
-  // suite fails above instead); these suites test against a real server and there is none.
+  // These suites test against a real server and there is none; under CI=true they fail above.
+  // reason: redis-server is not installed on this machine and this is not a CI run
   describe.skip(name, body) // reason: no redis-server on this machine
 }
 

@@ -51,8 +51,8 @@ function describeServer<T extends SqlServerHandle>(
       return
     }
     console.warn(`SKIPPED (no ${what} on this machine): ${name}`)
-    // reason: the database server's binaries are not installed on this machine and it is not CI
-    // (under CI=true the suite fails above instead); these suites need a real server to start.
+    // These suites need a real server to start; under CI=true they fail above instead.
+    // reason: the database server's binaries are not installed here and this is not a CI run
     describe.skip(name, () => body({ current: undefined as unknown as T })) // reason: no server binaries
     return
   }

@@ -86,7 +86,7 @@ export { ipKey } from './ip'
 export type { Logger, OnceLogger } from './logger'
 export { consoleLogger, createLogger } from './logger'
 export type { LoopDelayProbe } from './loop-delay'
-export { LOOP_PROBE_MS, startLoopDelayProbe } from './loop-delay'
+export { startLoopDelayProbe } from './loop-delay'
 export type { Matcher, RoutingOptions } from './matcher'
 export { compileMatcher, globToRegExp, pathOf } from './matcher'
 export {

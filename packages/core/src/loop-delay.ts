@@ -1,7 +1,7 @@
 import { createHistogram, type RecordableHistogram } from 'node:perf_hooks'
 
 /** Period of the delay probe: a turn of the event loop longer than this shows as delay. */
-export const LOOP_PROBE_MS = 10
+const LOOP_PROBE_MS = 10
 
 export interface LoopDelayProbe {
   /** Nanoseconds each tick of the probe came late; read, then `reset()`, by its owner. */

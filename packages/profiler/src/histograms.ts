@@ -34,7 +34,7 @@ export function createHistogramExport(routes: RouteTable, now: () => Now) {
   return function histograms(window: HistogramWindow = '1m'): RouteHistogram[] {
     const at = now()
     const span: Span = window
-    const scratch = isCoarse(window) ? coarse : fine
+    const scratch = isCoarse(span) ? coarse : fine
     const out: RouteHistogram[] = []
     for (const record of routes.byLabel.values()) {
       if (record.requests === 0) continue
@@ -56,7 +56,7 @@ export function createHistogramExport(routes: RouteTable, now: () => Now) {
         maxMs: t.maxNs / 1e6,
         lowest: 1,
         highest: MAX_US,
-        digits: isCoarse(window) ? COARSE_DIGITS : FINE_DIGITS,
+        digits: isCoarse(span) ? COARSE_DIGITS : FINE_DIGITS,
         pairs,
       })
     }
