@@ -110,3 +110,21 @@ export function parseHttpDate(value: unknown, options: HttpDateOptions = {}): nu
 export function formatHttpDate(ms: number): string {
   return new Date(ms).toUTCString()
 }
+
+/**
+ * {@link formatHttpDate} for one caller that formats many times a second: the text of the
+ * last whole second is kept, so a busy path formats once a second (the date has no finer
+ * resolution). Each call gives its own memo.
+ */
+export function createHttpDateFormat(): (ms: number) => string {
+  let second = Number.NaN
+  let text = ''
+  return (ms) => {
+    const s = Math.floor(ms / 1000)
+    if (s !== second) {
+      second = s
+      text = formatHttpDate(ms)
+    }
+    return text
+  }
+}

@@ -80,7 +80,7 @@ export {
   weakMatch,
 } from './http'
 export type { HttpDateOptions } from './http-date'
-export { formatHttpDate, parseHttpDate } from './http-date'
+export { createHttpDateFormat, formatHttpDate, parseHttpDate } from './http-date'
 export type { IpKeyOptions } from './ip'
 export { ipKey } from './ip'
 export type { Logger, OnceLogger } from './logger'

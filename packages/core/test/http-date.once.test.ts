@@ -1,4 +1,4 @@
-import { formatHttpDate, parseHttpDate } from '@hotpath/core'
+import { createHttpDateFormat, formatHttpDate, parseHttpDate } from '@hotpath/core'
 
 const NOV_6_1994 = Date.UTC(1994, 10, 6, 8, 49, 37)
 const NOW_2026 = Date.UTC(2026, 0, 1)
@@ -84,5 +84,15 @@ describe('parseHttpDate (RFC 9110 §5.6.7)', () => {
   it('formats an IMF-fixdate that it reads back', () => {
     expect(formatHttpDate(NOV_6_1994)).toBe('Sun, 06 Nov 1994 08:49:37 GMT')
     expect(parseHttpDate(formatHttpDate(NOV_6_1994))).toBe(NOV_6_1994)
+  })
+
+  it('formats once a second with createHttpDateFormat, each memo its own', () => {
+    const a = createHttpDateFormat()
+    const b = createHttpDateFormat()
+    expect(a(NOV_6_1994)).toBe('Sun, 06 Nov 1994 08:49:37 GMT')
+    expect(a(NOV_6_1994 + 999)).toBe('Sun, 06 Nov 1994 08:49:37 GMT')
+    expect(a(NOV_6_1994 + 1000)).toBe('Sun, 06 Nov 1994 08:49:38 GMT')
+    expect(b(NOV_6_1994 - 1000)).toBe('Sun, 06 Nov 1994 08:49:36 GMT')
+    expect(a(NOV_6_1994)).toBe('Sun, 06 Nov 1994 08:49:37 GMT')
   })
 })

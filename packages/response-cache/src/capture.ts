@@ -61,7 +61,10 @@ interface Tee {
   readonly limit: number | (() => number)
   readonly startedAt: number
   readonly onHeaders: () => boolean
+  /** The headers as the head went out, when the caller already read them then (else read back). */
+  readonly sent: () => OutgoingHttpHeaders | undefined
   readonly onDone: (captured: Captured | null) => void
+  readonly release: (res: ServerResponse) => void
 }
 
 export type CaptureResponse = (
@@ -69,6 +72,7 @@ export type CaptureResponse = (
   limit: number | (() => number),
   onHeaders: () => boolean,
   onDone: (captured: Captured | null) => void,
+  sent?: () => OutgoingHttpHeaders | undefined,
 ) => void
 
 // biome-ignore lint/suspicious/noExplicitAny: the hooked methods take Node's overloads.
@@ -128,6 +132,12 @@ function writeHeadHook(res: ServerResponse, tee: Tee, prev: Prev, args: unknown[
   readSource(res, tee)
   if (tee.chunks !== null && !tee.onHeaders()) tee.chunks = null
   args[0] = res.statusCode
+  if (tee.chunks === null) {
+    // Nothing of this response will be stored: the capture ends here, before the head goes
+    // out, and its body passes straight through.
+    finish(res, tee, null)
+    return prev.apply(res, args)
+  }
   const encoding = tee.sourceEncoding
   const out = callBelow(res, tee, prev, args)
   // Read back after the head went out: header hooks of middleware mounted before the
@@ -135,7 +145,7 @@ function writeHeadHook(res: ServerResponse, tee: Tee, prev: Prev, args: unknown[
   // except a Content-Encoding added out there: the bytes copied here are the ones before it.
   tee.status = res.statusCode
   // The same for Content-Length: compression out there sets its own, or removes it.
-  const headers = res.getHeaders()
+  const headers = tee.sent() ?? res.getHeaders()
   if (headers['content-encoding'] !== encoding) {
     if (encoding === undefined) delete headers['content-encoding']
     else headers['content-encoding'] = String(encoding)
@@ -144,6 +154,13 @@ function writeHeadHook(res: ServerResponse, tee: Tee, prev: Prev, args: unknown[
   else headers['content-length'] = tee.declared
   tee.headers = headers
   return out
+}
+
+/** Ends the capture of `res` (its state released, its hooks passing through) with what it got. */
+function finish(res: ServerResponse, tee: Tee, captured: Captured | null): void {
+  tee.release(res)
+  tee.gen = -1
+  tee.onDone(captured)
 }
 
 const BODY_METHODS = ['write', 'end', 'writeHead'] as const
@@ -224,7 +241,9 @@ function endHook(res: ServerResponse, tee: Tee, prev: Prev, args: unknown[]): un
  * streams to the client. `onHeaders` runs just before the head goes out (after the handler
  * set its headers) and says whether to keep copying; copying also stops once the body passes
  * `limit`. `onDone` receives the copy when the response finished completely, and `null` when
- * it was aborted or torn down after an error — so a half-sent response is never stored.
+ * it was aborted or torn down after an error — so a half-sent response is never stored — or,
+ * at once and inside `writeHead`, when the head says nothing will be stored. `sent` may hand
+ * over the headers the caller read as the head went out, saving a second read.
  * One capture per cache instance: its hooks live on the app's response prototype.
  */
 export function createCapture(retained = true, now: () => number = Date.now): CaptureResponse {
@@ -235,8 +254,6 @@ export function createCapture(retained = true, now: () => number = Date.now): Ca
   function onClose(this: ServerResponse): void {
     const tee = hook.stateOf(this)
     if (tee === undefined) return
-    hook.release(this)
-    tee.gen = -1
     // Stored only when this layer saw the end and every byte the head declared.
     const whole =
       writableFinished(this) &&
@@ -244,7 +261,9 @@ export function createCapture(retained = true, now: () => number = Date.now): Ca
       tee.ended &&
       tee.chunks !== null &&
       (tee.declared === undefined || tee.declared === tee.size || tee.status === 204 || tee.status === 304)
-    tee.onDone(
+    finish(
+      this,
+      tee,
       whole
         ? {
             status: tee.status,
@@ -255,8 +274,9 @@ export function createCapture(retained = true, now: () => number = Date.now): Ca
         : null,
     )
   }
+  const noHeaders = (): undefined => undefined
 
-  return function captureResponse(res, limit, onHeaders, onDone) {
+  return function captureResponse(res, limit, onHeaders, onDone, sent = noHeaders) {
     // A second capture of one response (a `cache.route()` layer taking over from the instance's
     // `app.use` layer): the first one is over, and told so, so whatever waits on it moves on.
     const previous = hook.stateOf(res)
@@ -279,7 +299,9 @@ export function createCapture(retained = true, now: () => number = Date.now): Ca
       limit,
       startedAt: now(),
       onHeaders,
+      sent,
       onDone,
+      release: hook.release,
     })
     if (previous === undefined) res.on('close', onClose)
   }

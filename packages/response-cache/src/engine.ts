@@ -3,6 +3,7 @@ import { createLogger, type Logger, negotiateEncoding, type OnceLogger, routeOf 
 import type { NextFunction, Request, Response } from 'express'
 import { createInvalidations, type Invalidations, isOutage } from './invalidation'
 import { createPrimaryKey, type primaryKey, secondaryKey } from './key'
+import { then } from './maybe'
 import { type Config, PKG } from './options'
 import { replay } from './replay'
 import { type Counters, createCounters } from './stats'
@@ -31,10 +32,6 @@ export interface Engine {
   lookup(primary: string, req: IncomingMessage): MaybePromise<Found>
   /** The primary key of a request (memoised per instance). */
   readonly primaryKey: typeof primaryKey
-}
-
-export function then<T, R>(value: MaybePromise<T>, fn: (v: T) => R | Promise<R>): R | Promise<R> {
-  return value instanceof Promise ? value.then(fn) : fn(value as T)
 }
 
 /** Whole seconds of freshness left (negative once stale), for `Cache-Status: ttl` (RFC 9211 §2.5). */

@@ -3,9 +3,10 @@ import { formatHttpDate, HOP_BY_HOP, routeOf } from '@hotpath/core'
 import type { Request, Response } from 'express'
 import type { Captured } from './capture'
 import { implicitTags, secondaryKey } from './key'
+import { then } from './maybe'
 import { msOf, type RouteConfig } from './options'
 import { connectionFields, isReplayable, surrogateKeys, type Verdict, varyFields } from './policy'
-import type { CacheEntry, CacheStore, HeaderValue, VaryMarker } from './types'
+import type { CacheEntry, CacheStore, HeaderValue, MaybePromise, VaryMarker } from './types'
 import { wantsVariants } from './variants'
 
 /** Where an entry goes: the key, the secondary key's fields, and how long the store keeps it. */
@@ -37,34 +38,49 @@ export interface Lifetimes {
  * mode the response decides, up to `maxTtl`. `stale-while-revalidate` / `stale-if-error`
  * directives (RFC 5861) take the options as caps in `'ttl'` mode and `maxTtl` in `'origin'`
  * mode; `must-revalidate` and friends rule out serving stale at all. `undefined`: not stored.
+ * Static options (the common case) resolve without a promise.
  */
-export async function lifetimesOf(
+export function lifetimesOf(
   verdict: Verdict & { store: true },
   route: RouteConfig,
   req: Request,
   res: Response,
   resolvedTtl?: number | Promise<number>,
-): Promise<Lifetimes | undefined> {
+): MaybePromise<Lifetimes | undefined> {
   const f = verdict.fresh
-  let lifetime: number
   if (route.freshness === 'origin') {
-    lifetime = Math.min(f.explicit ?? f.heuristic ?? route.defaultTtl, route.maxTtl)
-  } else {
-    // Static options (the common case) resolve without a microtask.
-    const ttl =
-      typeof resolvedTtl === 'number'
-        ? resolvedTtl
-        : typeof route.ttl === 'number'
-          ? route.ttl
-          : await (resolvedTtl ?? msOf(route.ttl, req, res))
-    if (!(ttl > 0)) return undefined
-    lifetime = f.explicit === undefined ? ttl : Math.min(ttl, f.explicit)
+    return lifetimesFrom(
+      verdict,
+      route,
+      req,
+      res,
+      Math.min(f.explicit ?? f.heuristic ?? route.defaultTtl, route.maxTtl),
+    )
   }
+  const ttl =
+    typeof resolvedTtl === 'number'
+      ? resolvedTtl
+      : typeof route.ttl === 'number'
+        ? route.ttl
+        : (resolvedTtl ?? msOf(route.ttl, req, res))
+  return then(ttl, (t) =>
+    t > 0
+      ? lifetimesFrom(verdict, route, req, res, f.explicit === undefined ? t : Math.min(t, f.explicit))
+      : undefined,
+  )
+}
+
+function lifetimesFrom(
+  verdict: Verdict & { store: true },
+  route: RouteConfig,
+  req: Request,
+  res: Response,
+  lifetime: number,
+): MaybePromise<Lifetimes | undefined> {
+  const f = verdict.fresh
   if (f.noCache) lifetime = 0
   const left = lifetime - f.initialAge
   if (left <= 0 && !verdict.validators) return undefined
-  const swrOption = typeof route.swr === 'number' ? route.swr : await msOf(route.swr, req, res)
-  const sieOption = typeof route.sie === 'number' ? route.sie : await msOf(route.sie, req, res)
   const origin = route.freshness === 'origin'
   const pick = (directive: number | undefined, option: number) =>
     f.mustRevalidate
@@ -72,12 +88,19 @@ export async function lifetimesOf(
       : directive === undefined
         ? option
         : Math.min(directive, origin ? route.maxTtl : option)
-  const swr = pick(f.swr, swrOption)
-  const sie = pick(f.sie, sieOption)
   const revalidate = verdict.validators
     ? Math.min(Math.max(lifetime, REVALIDATE_KEEP_MIN), REVALIDATE_KEEP_MAX)
     : 0
-  return { left, swr, sie, keep: Math.max(left, 0) + Math.max(swr, sie, revalidate) }
+  const make = (swrOption: number, sieOption: number): Lifetimes => {
+    const swr = pick(f.swr, swrOption)
+    const sie = pick(f.sie, sieOption)
+    return { left, swr, sie, keep: Math.max(left, 0) + Math.max(swr, sie, revalidate) }
+  }
+  const swr = msOf(route.swr, req, res)
+  const sie = msOf(route.sie, req, res)
+  if (swr instanceof Promise || sie instanceof Promise)
+    return Promise.all([swr, sie]).then(([a, b]) => make(a, b))
+  return make(swr, sie)
 }
 
 /** The stored fields of a response: replayable, not listed in `Connection`, not omitted; with a `Date`. */
@@ -85,6 +108,7 @@ export function storedHeaders(
   source: Readonly<OutgoingHttpHeaders>,
   omit: ReadonlySet<string>,
   now: number,
+  date: (ms: number) => string = formatHttpDate,
 ): Array<readonly [string, HeaderValue]> {
   const headers: Array<readonly [string, HeaderValue]> = []
   const listed = connectionFields(source.connection)
@@ -99,7 +123,7 @@ export function storedHeaders(
     ])
   }
   // RFC 9110 §6.6.1: a response stored without a Date gets the time it was received.
-  if (source.date === undefined) headers.push(['date', formatHttpDate(now)])
+  if (source.date === undefined) headers.push(['date', date(now)])
   return headers
 }
 
@@ -112,12 +136,24 @@ async function userTags(route: RouteConfig, req: Request, res: Response): Promis
   return value.filter((t): t is string => typeof t === 'string' && t.length > 0 && t.length <= 256)
 }
 
+/** What {@link buildEntry} takes besides the response and its route. */
+export interface EntryContext {
+  /** Bodies from this size up may get compressed variants (0: never). */
+  readonly variantMinBytes: number
+  readonly now: number
+  /** Formats the Date a response stored without one gets. */
+  readonly date?: (ms: number) => string
+  /** The route's `ttl` as already resolved for this response. */
+  readonly ttl?: number | Promise<number>
+}
+
 /**
  * Turns a finished response into an entry: replayable headers only, lifetimes from the
  * route and bounded by the response's own `s-maxage` / `max-age`, tags from the route,
- * `Surrogate-Key` and the URL. Resolves `undefined` when the lifetime comes out as zero.
+ * `Surrogate-Key` and the URL. `undefined` when the lifetime comes out as zero; without a
+ * promise when the route's options are static.
  */
-export async function buildEntry(
+export function buildEntry(
   captured: Captured,
   verdict: Verdict & { store: true },
   req: Request,
@@ -125,19 +161,35 @@ export async function buildEntry(
   route: RouteConfig,
   primary: string,
   front: boolean,
-  variantMinBytes: number,
-  now: number,
-  resolvedTtl?: number | Promise<number>,
-): Promise<Placement | undefined> {
-  const life = await lifetimesOf(verdict, route, req, res, resolvedTtl)
-  if (life === undefined) return undefined
+  at: EntryContext,
+): MaybePromise<Placement | undefined> {
+  return then(lifetimesOf(verdict, route, req, res, at.ttl), (life) => {
+    if (life === undefined) return undefined
+    if (route.tags === undefined) return assemble(captured, verdict, req, route, primary, front, at, life, [])
+    return userTags(route, req, res).then((tags) =>
+      assemble(captured, verdict, req, route, primary, front, at, life, tags),
+    )
+  })
+}
+
+function assemble(
+  captured: Captured,
+  verdict: Verdict & { store: true },
+  req: Request,
+  route: RouteConfig,
+  primary: string,
+  front: boolean,
+  at: EntryContext,
+  life: Lifetimes,
+  tags: string[],
+): Placement {
+  const now = at.now
   const surrogate = captured.headers['surrogate-key']
-  const tags = route.tags === undefined ? [] : await userTags(route, req, res)
   if (surrogate !== undefined) tags.push(...surrogateKeys(surrogate))
   const url = req.originalUrl ?? req.url
   const implicit = implicitTags(url)
   const allTags = tags.length === 0 ? implicit : [...new Set([...tags, ...implicit])].slice(0, MAX_TAGS)
-  const headers = storedHeaders(captured.headers, route.omit, now)
+  const headers = storedHeaders(captured.headers, route.omit, now, at.date)
   const identity = captured.headers['content-encoding'] === undefined
   // We negotiate the encoding ourselves for identity bodies, so Accept-Encoding is not a secondary key.
   const fields = varyFields(captured.headers.vary, route.vary).filter(
@@ -160,7 +212,7 @@ export async function buildEntry(
     initialAge: verdict.fresh.initialAge,
     mustRevalidate: verdict.fresh.mustRevalidate,
   }
-  entry.compress = variantMinBytes > 0 && wantsVariants(entry, variantMinBytes)
+  entry.compress = at.variantMinBytes > 0 && wantsVariants(entry, at.variantMinBytes)
   const key = fields.length === 0 ? primary : secondaryKey(primary, fields, req.headers)
   return { entry, key, fields, storeTtl: life.keep }
 }

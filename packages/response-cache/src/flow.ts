@@ -1,4 +1,5 @@
-import { appendVary, routeOf } from '@hotpath/core'
+import type { OutgoingHttpHeaders } from 'node:http'
+import { appendVary, createHttpDateFormat, routeOf } from '@hotpath/core'
 import type { NextFunction, Request, Response } from 'express'
 import { type Captured, createCapture, cutShort } from './capture'
 import type { Engine, Found } from './engine'
@@ -6,10 +7,12 @@ import { ttlOf } from './engine'
 import { buildEntry, type Placement, storeEntry } from './entry'
 import { secondaryKey } from './key'
 import { createLease } from './lock'
+import { then } from './maybe'
 import type { RouteConfig } from './options'
 import { responseVerdict, type Verdict } from './policy'
 import { replay } from './replay'
 import { missStatus, resolveTtl } from './status'
+import type { MaybePromise } from './types'
 import { compressibleType } from './variants'
 
 function declaredLength(value: unknown): number | undefined {
@@ -37,6 +40,8 @@ export interface Ctx {
   notStored?: string
   /** The verdict on the headers as they went out (computed for Cache-Status). */
   headVerdict?: Verdict
+  /** The headers that verdict was read from, as the head went out (the capture keeps them). */
+  headHeaders?: OutgoingHttpHeaders
   /** A later `cache.route()` layer keys the request differently: this context stores nothing. */
   superseded?: boolean
 }
@@ -56,40 +61,48 @@ export function createFlow(engine: Engine): Flow {
   // A store that copies what it keeps is handed the captured bytes without a copy of their own.
   const captureResponse = createCapture(store.copiesBodies !== true, now)
   const lease = createLease(store, cfg.lockTtl)
+  // The Date a stored response without one gets: formatted once a second, not once a miss.
+  const httpDate = createHttpDateFormat()
 
-  /** Stores a finished response when it qualifies; resolves what was stored. */
-  async function finishMiss(ctx: Ctx, captured: Captured | null): Promise<Outcome> {
-    const { req, res, route, primary } = ctx
-    counters.miss(routeOf(req))
+  /**
+   * Counts a finished miss and stores the response when it qualifies; what was stored. Without
+   * a promise when nothing waits: a response that is not stored, or a static route's entry put
+   * in a synchronous store (memory).
+   */
+  function recordMiss(ctx: Ctx, captured: Captured | null): MaybePromise<Outcome> {
+    const { req, route } = ctx
+    const label = routeOf(req)
     // A body cut short of its Content-Length is not a complete response (RFC 9111 §3.4).
     if (captured === null || cutShort(captured)) {
       // Not captured because its head already said it would not be stored (no-store, …):
       // that reason, not "incomplete" (the stats then count a no-store answer as a bypass).
       const head = captured === null ? ctx.headVerdict : undefined
-      counters.notStored(ctx.notStored ?? (head !== undefined && !head.store ? head.reason : 'incomplete'))
+      counters.miss(label, ctx.notStored ?? (head !== undefined && !head.store ? head.reason : 'incomplete'))
       return undefined
     }
     const at = now()
     const verdict = ctx.headVerdict ?? responseVerdict(captured.status, captured.headers, route, at)
     if (!verdict.store) {
-      counters.notStored(verdict.reason)
+      counters.miss(label, verdict.reason)
       return undefined
     }
-    const placement = await buildEntry(
-      captured,
-      verdict,
-      req,
-      res,
-      route,
-      primary,
-      ctx.front,
-      cfg.variantMinBytes,
-      at,
-      ctx.ttl,
+    counters.miss(label)
+    const placement = buildEntry(captured, verdict, req, ctx.res, route, ctx.primary, ctx.front, {
+      variantMinBytes: cfg.variantMinBytes,
+      now: at,
+      date: httpDate,
+      ttl: ctx.ttl,
+    })
+    return then(placement, (placed) =>
+      placed === undefined ? notPlaced(ctx, verdict) : place(ctx, captured, placed),
     )
-    if (placement === undefined) {
-      const ttl = route.freshness === 'ttl' ? await Promise.resolve(ctx.ttl ?? route.ttl).catch(() => 0) : 1
-      const none = verdict.fresh.explicit === undefined && verdict.fresh.heuristic === undefined
+  }
+
+  /** Why an entry that passed the head's checks came out with no lifetime. */
+  function notPlaced(ctx: Ctx, verdict: Verdict & { store: true }): MaybePromise<Outcome> {
+    const { route } = ctx
+    const none = verdict.fresh.explicit === undefined && verdict.fresh.heuristic === undefined
+    const reason = (ttl: unknown): undefined => {
       counters.notStored(
         typeof ttl === 'number' && !(ttl > 0)
           ? 'ttl-0'
@@ -99,6 +112,12 @@ export function createFlow(engine: Engine): Flow {
       )
       return undefined
     }
+    if (route.freshness !== 'ttl') return reason(1)
+    const ttl = ctx.ttl ?? route.ttl
+    return ttl instanceof Promise ? ttl.then(reason, () => reason(0)) : reason(ttl)
+  }
+
+  function place(ctx: Ctx, captured: Captured, placement: Placement): MaybePromise<Outcome> {
     // An invalidation that landed while the handler ran must not be undone by its older answer.
     if (
       captured.startedAt !== undefined &&
@@ -107,27 +126,52 @@ export function createFlow(engine: Engine): Flow {
       counters.notStored('invalidated')
       return undefined
     }
-    try {
-      const pending = storeEntry(store, primary, placement, captured.startedAt)
-      if (pending instanceof Promise) await pending
+    const stored = (): Outcome => {
       counters.stores++
       engine.storeOk()
-    } catch (error) {
-      engine.storeError(error, req)
+      return placement
     }
-    return placement
+    const failed = (error: unknown): Outcome => {
+      engine.storeError(error, ctx.req)
+      return placement
+    }
+    let pending: void | Promise<void>
+    try {
+      pending = storeEntry(store, ctx.primary, placement, captured.startedAt)
+    } catch (error) {
+      return failed(error)
+    }
+    return pending instanceof Promise ? pending.then(stored, failed) : stored()
   }
 
-  /** Decided as the head goes out: Cache-Status, and the Vary fields the entry will carry. */
+  /** {@link recordMiss} as a promise, for the callers that wait on it. */
+  function finishMiss(ctx: Ctx, captured: Captured | null): Promise<Outcome> {
+    try {
+      return Promise.resolve(recordMiss(ctx, captured))
+    } catch (error) {
+      return Promise.reject(error)
+    }
+  }
+
+  /**
+   * Decided as the head goes out: Cache-Status, and the Vary fields the entry will carry. A
+   * response its own head rules out (private, Set-Cookie, …) gets its final Cache-Status at once.
+   */
   function onHeaders(ctx: Ctx): boolean {
     const { res, route } = ctx
     const verdict = responseVerdict(res.statusCode, res.getHeaders(), route, now())
+    if (!verdict.store) {
+      ctx.headVerdict = verdict
+      for (const field of route.vary) appendVary(res, field)
+      res.setHeader('Cache-Status', engine.status(`fwd=miss; detail=${verdict.reason}`))
+      if (cfg.xCache) res.setHeader('X-Cache', 'MISS')
+      return false
+    }
     const length = declaredLength(res.getHeader('content-length'))
     if (length !== undefined && length > route.maxEntryBytes) ctx.notStored = 'size'
     // Vary: Accept-Encoding only where a stored variant can differ: a compressible identity
     // body known to be large enough. One of unknown length gets it on the hits that have variants.
     if (
-      verdict.store &&
       cfg.encodings.length > 0 &&
       length !== undefined &&
       length >= cfg.variantMinBytes &&
@@ -137,12 +181,12 @@ export function createFlow(engine: Engine): Flow {
       appendVary(res, 'Accept-Encoding')
     }
     for (const field of route.vary) appendVary(res, field)
-    if (verdict.store) resolveTtl(ctx)
+    resolveTtl(ctx)
     const status = missStatus(engine, ctx)
     res.setHeader('Cache-Status', status.value as unknown as string)
     status.arm()
     if (cfg.xCache) res.setHeader('X-Cache', 'MISS')
-    return verdict.store && ctx.notStored === undefined
+    return ctx.notStored === undefined
   }
 
   /** Runs the handler with the response teed into a copy; `onOutcome` runs exactly once. */
@@ -153,11 +197,23 @@ export function createFlow(engine: Engine): Flow {
       () => ctx.route.maxEntryBytes,
       () => onHeaders(ctx),
       (captured) => {
-        finishMiss(ctx, ctx.superseded === true ? null : captured).then(onOutcome, (error: unknown) => {
+        let outcome: MaybePromise<Outcome>
+        try {
+          outcome = recordMiss(ctx, ctx.superseded === true ? null : captured)
+        } catch (error) {
+          engine.storeError(error, ctx.req)
+          outcome = undefined
+        }
+        if (!(outcome instanceof Promise)) {
+          onOutcome(outcome)
+          return
+        }
+        outcome.then(onOutcome, (error: unknown) => {
           engine.storeError(error, ctx.req)
           onOutcome(undefined)
         })
       },
+      () => ctx.headHeaders,
     )
     ctx.next()
   }
@@ -234,8 +290,7 @@ export function createFlow(engine: Engine): Flow {
   function miss(ctx: Ctx): void {
     if (ctx.req.method === 'HEAD') {
       // A HEAD answer has no body to store; it only passes through.
-      counters.miss(routeOf(ctx.req))
-      counters.notStored('head')
+      counters.miss(routeOf(ctx.req), 'head')
       ctx.res.setHeader('Cache-Status', engine.status('fwd=miss; detail=head'))
       if (cfg.xCache) ctx.res.setHeader('X-Cache', 'MISS')
       ctx.next()
@@ -254,13 +309,18 @@ export function createFlow(engine: Engine): Flow {
     inflight.set(ctx.primary, waiters)
     const settle = (outcome: Outcome): void => {
       if (inflight.get(ctx.primary) === waiters) inflight.delete(ctx.primary)
-      for (const waiter of waiters) {
-        try {
-          waiter(outcome)
-        } catch (error) {
-          engine.storeError(error, ctx.req)
+      if (waiters.length === 0) return
+      // Not on this response's stack (the outcome of a response that is not stored comes
+      // inside its writeHead): each waiter runs its own handler or replay.
+      queueMicrotask(() => {
+        for (const waiter of waiters) {
+          try {
+            waiter(outcome)
+          } catch (error) {
+            engine.storeError(error, ctx.req)
+          }
         }
-      }
+      })
     }
     if (!store.shared) {
       runMiss(ctx, settle)

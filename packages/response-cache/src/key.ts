@@ -42,25 +42,35 @@ function digest(text: string): string {
 }
 
 /**
+ * Keys up to this length are their text itself; longer ones are hashed, so a long URL cannot
+ * blow up key sizes. Hashing (sha1) was a few µs of every miss on short keys, for nothing.
+ */
+const RAW_KEY_MAX = 256
+
+/**
  * The primary key: method class (GET and HEAD share entries), origin (scheme and host),
- * path and query, and the route's custom parts — joined with separators no URL or header
- * can contain, then hashed so a long URL cannot blow up key sizes.
+ * path and query, and the route's custom parts, one per line. None of them can hold a line
+ * break (Node refuses one in a request target or header, the parts are JSON), so two
+ * requests share a key only when all of them agree; a hashed key has no line break, so it
+ * never equals a raw one.
  */
 export function primaryKey(origin: string, url: string, parts: readonly string[] | undefined): string {
   const text = parts === undefined ? `G\n${origin}\n${url}` : `G\n${origin}\n${url}\n${JSON.stringify(parts)}`
-  return digest(text)
+  return text.length <= RAW_KEY_MAX ? text : digest(text)
 }
 
 const MEMO_LIMIT = 10_000
 
 /**
- * `primaryKey` with a bounded per-instance memo for keys without custom parts: a hot URL is
- * hashed once, and the memo is dropped whole when it fills (no per-key bookkeeping).
+ * `primaryKey` with a bounded per-instance memo for the long keys without custom parts: a hot
+ * URL is hashed once, and the memo is dropped whole when it fills (no per-key bookkeeping).
  */
 export function createPrimaryKey(): typeof primaryKey {
   let memo = new Map<string, string>()
   return (origin, url, parts) => {
-    if (parts !== undefined) return primaryKey(origin, url, parts)
+    // `G\n` and the line break between origin and URL: the raw key's length.
+    if (parts !== undefined || origin.length + url.length + 3 <= RAW_KEY_MAX)
+      return primaryKey(origin, url, parts)
     const text = `${origin}\n${url}`
     let key = memo.get(text)
     if (key === undefined) {
@@ -74,7 +84,9 @@ export function createPrimaryKey(): typeof primaryKey {
 
 /**
  * RFC 9111 §4.1: the secondary key holds the values of the request headers the stored
- * response varies on, normalised (see `normalise`) so equivalent requests share it.
+ * response varies on, normalised (see `normalise`) so equivalent requests share it. It is the
+ * primary key and one more line, so it never equals a primary key: a raw one has three lines
+ * (four with custom parts, the fourth a JSON array), a hashed one a single line.
  */
 export function secondaryKey(
   primary: string,
@@ -87,7 +99,7 @@ export function secondaryKey(
     const joined = value === undefined ? '' : Array.isArray(value) ? value.join(',') : value
     text += `${field}:${normalise(field, joined)}\n`
   }
-  return `${primary}:${digest(text)}`
+  return `${primary}\n#${digest(text)}`
 }
 
 /** Longer values are keyed as they are (whitespace collapsed), not parsed. */

@@ -133,8 +133,9 @@ export function responseCache(options: Readonly<ResponseCacheOptions> = {}): Res
     )
   }
 
-  function handle(req: Request, res: Response, next: NextFunction, route: RouteConfig): void {
-    if (handled.has(req)) {
+  /** `unseen`: the caller just found the request not handled yet (no second lookup). */
+  function handle(req: Request, res: Response, next: NextFunction, route: RouteConfig, unseen = false): void {
+    if (!unseen && handled.has(req)) {
       next()
       return
     }
@@ -174,7 +175,7 @@ export function responseCache(options: Readonly<ResponseCacheOptions> = {}): Res
   function handleRoute(req: Request, res: Response, next: NextFunction, route: RouteConfig): void {
     const prior = handled.get(req)
     if (prior === undefined) {
-      handle(req, res, next, route)
+      handle(req, res, next, route, true)
       return
     }
     if (typeof prior !== 'string') {
@@ -189,7 +190,7 @@ export function responseCache(options: Readonly<ResponseCacheOptions> = {}): Res
       return
     }
     handled.delete(req)
-    handle(req, res, next, route)
+    handle(req, res, next, route, true)
   }
 
   const cache = function responseCache(req: Request, res: Response, next: NextFunction): void {

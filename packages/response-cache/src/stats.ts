@@ -8,11 +8,16 @@ const OTHER_ROUTES = 'other'
 
 export interface Counters {
   hit(route: string): void
-  miss(route: string): void
+  /**
+   * A miss; with `notStored`, one its own head or body ruled out of storing. A response that
+   * says `no-store` (the dashboard's own JSON, an API marked so) was never the cache's to keep:
+   * it counts as a bypass, not a miss of the app.
+   */
+  miss(route: string, notStored?: string): void
   stale(route: string): void
   bypass(route: string, reason: string): void
-  /** A miss that was not stored, by its Cache-Status `detail`. */
-  notStored(reason: string): void
+  /** A miss that was not stored, by its Cache-Status `detail` (known after the miss was counted). */
+  notStored(reason: string): string
   stores: number
   invalidations: number
   coalesced: number
@@ -38,10 +43,6 @@ export function createCounters(): Counters {
   let bypasses: Record<string, number> = {}
   let notStored: Record<string, number> = {}
   let routes = new Map<string, RouteCounts>()
-  let lastMiss: RouteCounts | undefined
-  const forgetMiss = () => {
-    lastMiss = undefined
-  }
   const routeOf = (label: string): RouteCounts => {
     let counts = routes.get(label)
     if (counts === undefined) {
@@ -64,13 +65,14 @@ export function createCounters(): Counters {
       hits++
       routeOf(route).hits++
     },
-    miss(route) {
+    miss(route, reason) {
+      if (reason !== undefined && counters.notStored(reason) === 'noStore') {
+        bypasses.noStore = (bypasses.noStore ?? 0) + 1
+        routeOf(route).bypasses++
+        return
+      }
       misses++
-      const counts = routeOf(route)
-      counts.misses++
-      lastMiss = counts
-      // Paired only within this synchronous step (see notStored).
-      queueMicrotask(forgetMiss)
+      routeOf(route).misses++
     },
     stale(route) {
       staleServed++
@@ -79,16 +81,7 @@ export function createCounters(): Counters {
     notStored(reason) {
       const key = NOT_STORED_KEYS[reason] ?? 'other'
       notStored[key] = (notStored[key] ?? 0) + 1
-      // A response that says `no-store` (the dashboard's own JSON, an API marked so) was never
-      // the cache's to keep: it is a bypass, not a miss of the app. The flow reports it in the
-      // same synchronous step as its miss, so the last miss is this request's.
-      if (key === 'noStore' && lastMiss !== undefined) {
-        misses--
-        lastMiss.misses--
-        lastMiss.bypasses++
-        bypasses.noStore = (bypasses.noStore ?? 0) + 1
-      }
-      lastMiss = undefined
+      return key
     },
     bypass(route, reason) {
       bypasses[reason] = (bypasses[reason] ?? 0) + 1
@@ -131,7 +124,6 @@ export function createCounters(): Counters {
       bypasses = {}
       notStored = {}
       routes = new Map()
-      lastMiss = undefined
       counters.stores = 0
       counters.invalidations = 0
       counters.coalesced = 0

@@ -66,9 +66,11 @@ export function missStatus(engine: Engine, ctx: Ctx): { value: { toString(): str
   function compute(): string {
     try {
       const { res, route } = ctx
-      const verdict = responseVerdict(res.statusCode, res.getHeaders(), route, engine.cfg.now())
-      // The headers the capture reads back once the head is out: the store decision reuses it.
+      const headers = res.getHeaders()
+      const verdict = responseVerdict(res.statusCode, headers, route, engine.cfg.now())
+      // The headers the capture keeps once the head is out: the store decision reuses the verdict.
       ctx.headVerdict = verdict
+      ctx.headHeaders = headers
       const reason = verdict.store ? (ctx.notStored ?? lateReason(ctx, verdict)) : verdict.reason
       if (reason !== undefined) return engine.status(`fwd=miss; detail=${reason}`)
       const known =

@@ -345,16 +345,29 @@ describe('request coalescing', () => {
       if (++arrived === 20) open()
       next()
     })
+    // Whether a handler began while another response was inside its send: a waiter learns that
+    // the leader's response is not shared as that response's head goes out, and must still run
+    // its own handler afterwards, not on the leader's stack.
+    let sending = false
+    const startedInsideSend: boolean[] = []
     app.get('/r', cache, async (req, res) => {
       calls++
+      startedInsideSend.push(sending)
       await gate
+      sending = true
       res.set('Cache-Control', 'private').send(`user ${req.query.u ?? req.headers['x-user']}`)
+      sending = false
     })
     const s = await serve(app)
     servers.push(s)
     const replies = await flood(s, 20, (i) => ({ 'x-user': String(i) }))
     expect(calls).toBe(20)
     expect(replies.map((r) => r.text)).toEqual(Array.from({ length: 20 }, (_, i) => `user ${i}`))
+    expect(replies.map((r) => r.headers['cache-status'])).toEqual(
+      Array.from({ length: 20 }, () => 'hotpath; fwd=miss; detail=private'),
+    )
+    expect(startedInsideSend).toEqual(Array.from({ length: 20 }, () => false))
+    expect(cache.stats().notStored).toEqual({ private: 20 })
   })
 })
 

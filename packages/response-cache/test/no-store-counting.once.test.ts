@@ -1,45 +1,39 @@
 /**
  * A response that says `no-store` (the dashboard's own JSON) is a bypass, not a miss of the app.
- * The flow reports "not stored: no-store" in the same synchronous step as the miss it follows.
+ * The flow counts a miss together with the reason its response was not stored.
  */
 import { createCounters } from '../src/stats'
 
+const memory = { kind: 'memory', size: () => ({ entries: 0, bytes: 0, evictions: 0 }) } as never
+
 describe('counting a no-store response', () => {
-  it('turns the miss it follows into a noStore bypass', () => {
+  it('counts a miss whose response says no-store as a noStore bypass', () => {
     const counters = createCounters()
-    counters.miss('GET /performance/json')
-    counters.notStored('no-store')
-    const route = { hits: 0, misses: 0, stale: 0, bypasses: 1 }
-    const stats = counters.snapshot({
-      kind: 'memory',
-      size: () => ({ entries: 0, bytes: 0, evictions: 0 }),
-    } as never)
+    counters.miss('GET /performance/json', 'no-store')
+    const stats = counters.snapshot(memory)
     expect(stats.misses).toBe(0)
     expect(stats.bypasses).toEqual({ noStore: 1 })
-    expect(stats.routes['GET /performance/json']).toMatchObject(route)
+    expect(stats.notStored).toEqual({ noStore: 1 })
+    expect(stats.routes['GET /performance/json']).toMatchObject({ hits: 0, misses: 0, stale: 0, bypasses: 1 })
   })
 
   it('keeps a miss whose response was not stored for another reason', () => {
     const counters = createCounters()
-    counters.miss('GET /page')
-    counters.notStored('set-cookie')
-    const stats = counters.snapshot({
-      kind: 'memory',
-      size: () => ({ entries: 0, bytes: 0, evictions: 0 }),
-    } as never)
+    counters.miss('GET /page', 'set-cookie')
+    const stats = counters.snapshot(memory)
     expect(stats.misses).toBe(1)
     expect(stats.bypasses).toEqual({})
+    expect(stats.notStored).toEqual({ setCookie: 1 })
+    expect(stats.routes['GET /page']).toMatchObject({ misses: 1, bypasses: 0 })
   })
 
-  it('does not pair a no-store report with a miss of an earlier step', async () => {
+  it('keeps the miss when a no-store reason is reported on its own later', () => {
     const counters = createCounters()
     counters.miss('GET /page')
-    await Promise.resolve()
     counters.notStored('no-store')
-    const stats = counters.snapshot({
-      kind: 'memory',
-      size: () => ({ entries: 0, bytes: 0, evictions: 0 }),
-    } as never)
+    const stats = counters.snapshot(memory)
     expect(stats.misses).toBe(1)
+    expect(stats.bypasses).toEqual({})
+    expect(stats.notStored).toEqual({ noStore: 1 })
   })
 })
