@@ -205,7 +205,12 @@ export function createFlow(engine: Engine): Flow {
           outcome = undefined
         }
         if (!(outcome instanceof Promise)) {
-          onOutcome(outcome)
+          // This may run inside the response's writeHead: nothing thrown here may reach it.
+          try {
+            onOutcome(outcome)
+          } catch (error) {
+            engine.storeError(error, ctx.req)
+          }
           return
         }
         outcome.then(onOutcome, (error: unknown) => {

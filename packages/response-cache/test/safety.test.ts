@@ -135,6 +135,42 @@ describe('responses that are never stored', () => {
   })
 })
 
+describe('a shared store that fails as a response is ruled out', () => {
+  it('still sends the whole response when unlocking throws', async () => {
+    const errors: string[] = []
+    const inner = new MemoryStore()
+    const store = {
+      kind: 'flaky',
+      shared: true,
+      get: (key: string) => inner.get(key),
+      set: (...args: Parameters<MemoryStore['set']>) => inner.set(...args),
+      delete: (key: string) => inner.delete(key),
+      deleteTag: (tag: string) => inner.deleteTag(tag),
+      clear: () => inner.clear(),
+      lock: () => 'token',
+      unlock: () => {
+        throw new Error('unlock failed')
+      },
+      size: () => inner.size(),
+      close: () => inner.close(),
+    }
+    const { s, calls } = await appWith(
+      (_req, res) => {
+        res.set('Cache-Control', 'private').send('for one user')
+      },
+      { store, onError: (error) => errors.push((error as Error).message) },
+    )
+    for (let i = 0; i < 2; i++) {
+      const reply = await s.get('/r')
+      expect(reply.status).toBe(200)
+      expect(reply.text).toBe('for one user')
+      expect(reply.headers['cache-status']).toBe('hotpath; fwd=miss; detail=private')
+    }
+    expect(calls.n).toBe(2)
+    expect(errors).toEqual(['unlock failed', 'unlock failed'])
+  })
+})
+
 describe('requests that bypass', () => {
   it('bypasses a request with Authorization', async () => {
     const { calls, s } = await appWith((_req, res) => res.send('secret'))
