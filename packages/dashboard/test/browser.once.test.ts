@@ -23,6 +23,7 @@ if (!available) {
 
 // Skipped only where Debian's chromium is not installed (a developer machine without it);
 // the warning above says so loudly, and under CI=true the file throws instead of skipping.
+// reason: Debian's chromium is not installed here and this is not a CI run
 const describeBrowser = available ? describe : describe.skip // reason: no chromium, see above
 
 describeBrowser('the dashboard page in headless Chromium', () => {

@@ -90,7 +90,8 @@ function readSource(res: ServerResponse, tee: Tee): void {
   tee.declared = declaredLength(res.getHeader('content-length'))
 }
 
-function declaredLength(value: unknown): number | undefined {
+/** A Content-Length value as a byte count; `undefined` when absent or not a valid length. */
+export function declaredLength(value: unknown): number | undefined {
   if (value === undefined) return undefined
   const n = Number(Array.isArray(value) ? value[0] : value)
   return Number.isSafeInteger(n) && n >= 0 ? n : undefined

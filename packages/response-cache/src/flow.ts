@@ -1,7 +1,7 @@
 import type { OutgoingHttpHeaders } from 'node:http'
 import { appendVary, createHttpDateFormat, routeOf } from '@hotpath/core'
 import type { NextFunction, Request, Response } from 'express'
-import { type Captured, createCapture, cutShort } from './capture'
+import { type Captured, createCapture, cutShort, declaredLength } from './capture'
 import type { Engine, Found } from './engine'
 import { ttlOf } from './engine'
 import { buildEntry, type Placement, storeEntry } from './entry'
@@ -14,12 +14,6 @@ import { replay } from './replay'
 import { missStatus, resolveTtl } from './status'
 import type { MaybePromise } from './types'
 import { compressibleType } from './variants'
-
-function declaredLength(value: unknown): number | undefined {
-  if (value === undefined) return undefined
-  const n = Number(Array.isArray(value) ? value[0] : value)
-  return Number.isSafeInteger(n) && n >= 0 ? n : undefined
-}
 
 /** What a coalesced leader hands its waiters: what it stored, or nothing to share. */
 export type Outcome = Placement | undefined
