@@ -3,66 +3,168 @@ import * as path from 'node:path'
 /** Frames of this package (src under ts-jest, dist when installed) are never the call site. */
 const OWN_DIR = __dirname.endsWith(`${path.sep}drivers`) ? path.dirname(__dirname) : __dirname
 /**
- * Frames taken first, and at most. V8's cost of a capture grows with the frames it collects
- * (~1 µs a frame here), and a driver call's application frame is usually the sixth or seventh
- * (this package's begin, the driver wrap, then the caller): a capture of 10 finds it; only a
- * deeper one (an ORM between the app and the driver) takes the 40 again.
+ * Frames taken first, and at most. V8's cost of a capture grows with the frames it collects,
+ * and a driver call's application frame is usually the sixth or seventh (this package's begin,
+ * the driver wrap, then the caller): a capture of 10 finds it; only a deeper one (an ORM between
+ * the app and the driver) takes the 40 again.
  */
 const SHORT = 10
 const FRAMES = 40
 const FRAME = /^\s*at (?:async )?(?:(.*?) \()?(.*?):(\d+):(\d+)\)?$/
+/** Formatted sites kept per call-site reader (a code position formats the same way every time). */
+const MAX_MEMO = 512
+
+/** The part of V8's structured stack frame (`CallSite`) read here. */
+interface Frame {
+  getFileName(): string | null | undefined
+  getPosition?(): number
+  getFunctionName(): string | null
+  getLineNumber(): number | null
+  getColumnNumber(): number | null
+}
+
+type Prepare = (error: Error, frames: Frame[]) => unknown
 
 /** What one capture found: the site, and whether the stack ended within the frames taken. */
 interface Found {
-  readonly site: string | undefined
-  readonly whole: boolean
+  site: string | undefined
+  whole: boolean
 }
 
 /**
- * The application frame that ran the query: the first stack frame outside node_modules, Node's
- * internals and this package, as `fn (file:line:col)` with the file relative to the working
- * directory. Taken only for the 2nd and 3rd run of a shape in a request, never per query.
+ * Returns the reader of the application frame that ran a query: the first stack frame outside
+ * node_modules, Node's internals and this package, as `fn (file:line:col)` with the file
+ * relative to the working directory. The profiler reads it only for the 2nd and 3rd run of a
+ * shape in a request, never per query.
  *
- * It costs most of an N+1 request's profiling on a real app (two 40-frame captures of a deep
- * Express and driver stack were ~150 µs of a 10-query request against PostgreSQL), so it takes
- * 10 frames first and 40 only when those hold no application frame and the stack went on: the
- * same frame is found either way. The `stack` string is read as whatever formats it makes it
- * (source maps under `--enable-source-maps`, ts-node, jest), so positions are the app's own.
+ * It was most of an N+1 request's profiling on a real app: formatting every captured frame into
+ * the `stack` string and parsing it back was ~50 µs a capture under load against PostgreSQL. So
+ * the frames are read structured (V8's `CallSite`s, through `Error.prepareStackTrace` for the
+ * one capture) and only the application frame is formatted, by whatever formats stacks in this
+ * process (Node's own, with source maps under `--enable-source-maps`; source-map-support under
+ * ts-node or jest), so positions are the app's own. A code position formats the same way every
+ * time, so its site is kept (bounded) and the next capture at that position formats nothing.
  */
-export function callSite(): string | undefined {
-  const first = capture(SHORT)
-  return first.site !== undefined || first.whole ? first.site : capture(FRAMES).site
-}
+export function createCallSites(): () => string | undefined {
+  const files = new Map<string, boolean>()
+  const sites = new Map<string, string | undefined>()
 
-function capture(frames: number): Found {
-  const holder: { stack?: string } = {}
-  const limit = Error.stackTraceLimit
-  Error.stackTraceLimit = frames
-  try {
-    Error.captureStackTrace(holder, callSite)
-  } finally {
-    Error.stackTraceLimit = limit
+  const application = (file: string): boolean => {
+    let yes = files.get(file)
+    if (yes === undefined) {
+      yes = isApplication(file)
+      if (files.size >= MAX_MEMO) files.clear()
+      files.set(file, yes)
+    }
+    return yes
   }
-  return fromStackText(typeof holder.stack === 'string' ? holder.stack : '', frames)
-}
 
-function fromStackText(stack: string, taken: number): Found {
-  const lines = stack.split('\n')
-  for (let i = 1; i < lines.length; i++) {
-    const site = fromLine(lines[i] as string)
-    if (site !== undefined) return { site, whole: true }
+  const format = (
+    frame: Frame,
+    file: string,
+    previous: Prepare | undefined,
+    error: Error,
+  ): string | undefined => {
+    const position = typeof frame.getPosition === 'function' ? frame.getPosition() : undefined
+    const key = position === undefined ? undefined : `${file}\u0000${position}`
+    if (key !== undefined && sites.has(key)) return sites.get(key)
+    const site = formatted(frame, file, previous, error)
+    if (key !== undefined) {
+      if (sites.size >= MAX_MEMO) sites.clear()
+      sites.set(key, site)
+    }
+    return site
   }
-  return { site: undefined, whole: lines.length - 1 < taken }
+
+  /** Structured frames, read through the installed formatter `previous`. */
+  const capture = (frames: number, previous: Prepare): Found => {
+    const found: Found = { site: undefined, whole: false }
+    const limit = Error.stackTraceLimit
+    const holder: { stack?: unknown } = {}
+    try {
+      Error.prepareStackTrace = ((error: Error, trace: Frame[]) => {
+        found.whole = trace.length < frames
+        for (const frame of trace) {
+          const file = frame.getFileName()
+          if (typeof file !== 'string' || !application(file)) continue
+          const site = format(frame, file, previous, error)
+          if (site === undefined) continue
+          found.site = site
+          found.whole = true
+          break
+        }
+        return ''
+      }) as never
+      Error.stackTraceLimit = frames
+      Error.captureStackTrace(holder, callSite)
+      // Reading `stack` is what runs the prepare above (V8 formats lazily).
+      void holder.stack
+    } catch {
+      // A call site is a hint: a stack that cannot be read gives none.
+    } finally {
+      Error.prepareStackTrace = previous as never
+      Error.stackTraceLimit = limit
+    }
+    return found
+  }
+
+  function callSite(): string | undefined {
+    // No formatter on this realm's Error (jest, whose source maps are applied by the main
+    // realm's; Node releases before Error.prepareStackTrace was exposed): the formatted text.
+    const previous = Error.prepareStackTrace as Prepare | undefined
+    const read = typeof previous === 'function' ? (n: number) => capture(n, previous) : fromText
+    const first = read(SHORT)
+    return first.site !== undefined || first.whole ? first.site : read(FRAMES).site
+  }
+
+  /** The `stack` text as the process formats it, parsed back frame by frame. */
+  function fromText(frames: number): Found {
+    const holder: { stack?: unknown } = {}
+    const limit = Error.stackTraceLimit
+    try {
+      Error.stackTraceLimit = frames
+      Error.captureStackTrace(holder, callSite)
+      const lines = typeof holder.stack === 'string' ? holder.stack.split('\n') : []
+      for (let i = 1; i < lines.length; i++) {
+        const m = FRAME.exec(lines[i] as string)
+        const found = m === null ? undefined : site(m[1], m[2] as string, m[3] as string, m[4] as string)
+        if (found !== undefined) return { site: found, whole: true }
+      }
+      return { site: undefined, whole: lines.length - 1 < frames }
+    } catch {
+      return { site: undefined, whole: true }
+    } finally {
+      Error.stackTraceLimit = limit
+    }
+  }
+  return callSite
 }
 
-/** One formatted frame as `fn (file:line:col)`, when it is an application frame. */
-function fromLine(line: string): string | undefined {
-  const m = FRAME.exec(line)
-  if (m === null) return undefined
-  const file = m[2] as string
+/** One frame as `fn (file:line:col)`, formatted by the process's stack formatter when there is one. */
+function formatted(
+  frame: Frame,
+  file: string,
+  previous: Prepare | undefined,
+  error: Error,
+): string | undefined {
+  if (typeof previous === 'function') {
+    const text = previous(error, [frame])
+    if (typeof text === 'string') {
+      const line = text.split('\n')[1]
+      const m = line === undefined ? null : FRAME.exec(line)
+      if (m !== null) return site(m[1], m[2] as string, m[3] as string, m[4] as string)
+    }
+  }
+  const lineNo = frame.getLineNumber()
+  const column = frame.getColumnNumber()
+  if (lineNo === null || column === null) return undefined
+  return site(frame.getFunctionName() ?? undefined, file, String(lineNo), String(column))
+}
+
+function site(fn: string | undefined, file: string, lineNo: string, column: string): string | undefined {
+  // A source map may point the frame elsewhere (into a dependency's sources): judged again.
   if (!isApplication(file)) return undefined
-  const fn = m[1]
-  const where = `${relative(file)}:${m[3]}:${m[4]}`
+  const where = `${relative(file)}:${lineNo}:${column}`
   return fn === undefined || fn === '' ? where : `${fn} (${where})`
 }
 

@@ -208,7 +208,10 @@ export function profiler(options?: Readonly<ProfilerOptions>): Profiler {
       argumentError('query(req, sql, fn) needs fn, a function that runs the query.')
     const shape = queryLog.shapeOf(sql)
     const state = stateOf(req)
-    const use = state !== undefined && !state.done ? useOf(state, shape, 'custom', sql, null) : undefined
+    const use =
+      state !== undefined && !state.done
+        ? useOf(state, shape, 'custom', sql, null, recorder.callSite)
+        : undefined
     return timed(clock, fn, (ns) => {
       const now = clock()
       if (use !== undefined) use.end(ns, state?.last === use)

@@ -1,4 +1,5 @@
 import type { AsyncLocalStorage } from 'node:async_hooks'
+import { createCallSites } from './callsite'
 import type { Explainer, TargetFactory } from './explain'
 import type { QueryLog, Shape } from './queries'
 import type { RouteTable } from './routes'
@@ -76,6 +77,8 @@ export class Recorder {
    * `process.hrtime.bigint()`), the given clock otherwise, so a test's fake clock still drives it.
    */
   readonly nowNs: () => number
+  /** This profiler's reader of a query's application frame (its memo is its own). */
+  readonly callSite = createCallSites()
   private readonly deps: RecorderDeps
   context: AsyncLocalStorage<Store> | undefined = undefined
   explainer: Explainer | undefined = undefined
@@ -100,7 +103,7 @@ export class Recorder {
     if (store === INTERNAL) return undefined
     const shape = this.deps.queryLog.shapeOf(sql)
     const state = store === undefined || store.done ? undefined : store
-    const use = state === undefined ? undefined : useOf(state, shape, driver, sql, values)
+    const use = state === undefined ? undefined : useOf(state, shape, driver, sql, values, this.callSite)
     const explain = this.explainer !== undefined
     return new QueryRun(
       this,
@@ -146,6 +149,7 @@ export function useOf(
   driver: Driver,
   sql: string,
   values: unknown,
+  callSite: () => string | undefined,
 ): ShapeUse {
   let uses = state.queries
   if (uses === null) {
@@ -157,7 +161,7 @@ export function useOf(
     use = new ShapeUse(shape, driver)
     uses.set(shape, use)
   }
-  use.begin(sql, values, state.last === use)
+  use.begin(sql, values, state.last === use, callSite)
   state.last = use
   state.queryCount++
   return use

@@ -1,4 +1,3 @@
-import { callSite } from './callsite'
 import type { Shape } from './queries'
 
 /** Which client ran a query; decides the fix hint. */
@@ -32,8 +31,11 @@ export class ShapeUse {
     this.driver = driver
   }
 
-  /** Counts one execution; `values === null` means the parameters are unknown (no duplicates). */
-  begin(sql: string, values: unknown, consecutive: boolean): void {
+  /**
+   * Counts one execution; `values === null` means the parameters are unknown (no duplicates).
+   * `callSite` reads the application frame running it (the profiler's `createCallSites`).
+   */
+  begin(sql: string, values: unknown, consecutive: boolean, callSite: () => string | undefined): void {
     const n = ++this.count
     this.run = consecutive ? this.run + 1 : 1
     if (!consecutive) this.runNs = 0
