@@ -3,12 +3,13 @@ import * as path from 'node:path'
 /** Frames of this package (src under ts-jest, dist when installed) are never the call site. */
 const OWN_DIR = __dirname.endsWith(`${path.sep}drivers`) ? path.dirname(__dirname) : __dirname
 /**
- * Frames taken first, and at most. V8's cost of a capture grows with the frames it collects,
- * and a driver call's application frame is usually the sixth or seventh (this package's begin,
- * the driver wrap, then the caller): a capture of 10 finds it; only a deeper one (an ORM between
- * the app and the driver) takes the 40 again.
+ * Frames taken first, and at most, below the driver call (`below`: the profiler's frames above
+ * it are not collected at all). V8's cost of a capture grows with the frames it collects (~1 µs
+ * a frame under load), and the application frame is usually the first or second there (the
+ * driver wrap, then the caller): a capture of 6 finds it; only a deeper one (an ORM between the
+ * app and the driver) takes the 40 again.
  */
-const SHORT = 10
+const SHORT = 6
 const FRAMES = 40
 const FRAME = /^\s*at (?:async )?(?:(.*?) \()?(.*?):(\d+):(\d+)\)?$/
 /** Formatted sites kept per call-site reader (a code position formats the same way every time). */
@@ -29,7 +30,13 @@ type Prepare = (error: Error, frames: Frame[]) => unknown
 interface Found {
   site: string | undefined
   whole: boolean
+  /** No frame at all: `below` was not on the stack. */
+  empty: boolean
 }
+
+/** Reads the application frame that called `below` (or, when `below` is not on the stack, that called the reader). */
+// biome-ignore lint/complexity/noBannedTypes: any function on the stack marks where the frames start.
+export type CallSites = (below?: Function) => string | undefined
 
 /**
  * Returns the reader of the application frame that ran a query: the first stack frame outside
@@ -40,14 +47,17 @@ interface Found {
  * It was most of an N+1 request's profiling on a real app: formatting every captured frame into
  * the `stack` string and parsing it back was ~50 µs a capture under load against PostgreSQL. So
  * the frames are read structured (V8's `CallSite`s, through `Error.prepareStackTrace` for the
- * one capture) and only the application frame is formatted, by whatever formats stacks in this
- * process (Node's own, with source maps under `--enable-source-maps`; source-map-support under
- * ts-node or jest), so positions are the app's own. A code position formats the same way every
- * time, so its site is kept (bounded) and the next capture at that position formats nothing.
+ * one capture), from the driver call down (`below`), and only the application frame is
+ * formatted, by whatever formats stacks in this process (Node's own, with source maps under
+ * `--enable-source-maps`; source-map-support under ts-node), so positions are the app's own. A
+ * code position formats the same way every time, so its site is kept (bounded) and the next
+ * capture at that position formats nothing.
  */
-export function createCallSites(): () => string | undefined {
+export function createCallSites(): CallSites {
   const files = new Map<string, boolean>()
-  const sites = new Map<string, string | undefined>()
+  /** Per file (V8 hands out one string per script), per source position: the formatted site. */
+  const sites = new Map<string, Map<number, string | undefined>>()
+  let kept = 0
 
   const application = (file: string): boolean => {
     let yes = files.get(file)
@@ -66,24 +76,34 @@ export function createCallSites(): () => string | undefined {
     error: Error,
   ): string | undefined => {
     const position = typeof frame.getPosition === 'function' ? frame.getPosition() : undefined
-    const key = position === undefined ? undefined : `${file}\u0000${position}`
-    if (key !== undefined && sites.has(key)) return sites.get(key)
+    if (position === undefined) return formatted(frame, file, previous, error)
+    let inFile = sites.get(file)
+    if (inFile?.has(position)) return inFile.get(position)
     const site = formatted(frame, file, previous, error)
-    if (key !== undefined) {
-      if (sites.size >= MAX_MEMO) sites.clear()
-      sites.set(key, site)
+    if (kept >= MAX_MEMO) {
+      sites.clear()
+      kept = 0
+      inFile = undefined
     }
+    if (inFile === undefined) {
+      inFile = new Map()
+      sites.set(file, inFile)
+    }
+    inFile.set(position, site)
+    kept++
     return site
   }
 
   /** Structured frames, read through the installed formatter `previous`. */
-  const capture = (frames: number, previous: Prepare): Found => {
-    const found: Found = { site: undefined, whole: false }
+  // biome-ignore lint/complexity/noBannedTypes: see CallSites.
+  const capture = (frames: number, previous: Prepare, below: Function): Found => {
+    const found: Found = { site: undefined, whole: false, empty: false }
     const limit = Error.stackTraceLimit
     const holder: { stack?: unknown } = {}
     try {
       Error.prepareStackTrace = ((error: Error, trace: Frame[]) => {
         found.whole = trace.length < frames
+        found.empty = trace.length === 0
         for (const frame of trace) {
           const file = frame.getFileName()
           if (typeof file !== 'string' || !application(file)) continue
@@ -96,7 +116,7 @@ export function createCallSites(): () => string | undefined {
         return ''
       }) as never
       Error.stackTraceLimit = frames
-      Error.captureStackTrace(holder, callSite)
+      Error.captureStackTrace(holder, below)
       // Reading `stack` is what runs the prepare above (V8 formats lazily).
       void holder.stack
     } catch {
@@ -108,36 +128,47 @@ export function createCallSites(): () => string | undefined {
     return found
   }
 
-  function callSite(): string | undefined {
-    // No formatter on this realm's Error (jest, whose source maps are applied by the main
-    // realm's; Node releases before Error.prepareStackTrace was exposed): the formatted text.
-    const previous = Error.prepareStackTrace as Prepare | undefined
-    const read = typeof previous === 'function' ? (n: number) => capture(n, previous) : fromText
-    const first = read(SHORT)
-    return first.site !== undefined || first.whole ? first.site : read(FRAMES).site
-  }
-
   /** The `stack` text as the process formats it, parsed back frame by frame. */
-  function fromText(frames: number): Found {
+  // biome-ignore lint/complexity/noBannedTypes: see CallSites.
+  const fromText = (frames: number, below: Function): Found => {
     const holder: { stack?: unknown } = {}
     const limit = Error.stackTraceLimit
     try {
       Error.stackTraceLimit = frames
-      Error.captureStackTrace(holder, callSite)
+      Error.captureStackTrace(holder, below)
       const lines = typeof holder.stack === 'string' ? holder.stack.split('\n') : []
       for (let i = 1; i < lines.length; i++) {
         const m = FRAME.exec(lines[i] as string)
         const found = m === null ? undefined : site(m[1], m[2] as string, m[3] as string, m[4] as string)
-        if (found !== undefined) return { site: found, whole: true }
+        if (found !== undefined) return { site: found, whole: true, empty: false }
       }
-      return { site: undefined, whole: lines.length - 1 < frames }
+      return { site: undefined, whole: lines.length - 1 < frames, empty: lines.length <= 1 }
     } catch {
-      return { site: undefined, whole: true }
+      return { site: undefined, whole: true, empty: false }
     } finally {
       Error.stackTraceLimit = limit
     }
   }
-  return callSite
+
+  // biome-ignore lint/complexity/noBannedTypes: see CallSites.
+  const read = (frames: number, below: Function): Found => {
+    // No formatter on this realm's Error (jest, whose source maps are applied by the main
+    // realm's; Node releases before Error.prepareStackTrace was exposed): the formatted text.
+    const previous = Error.prepareStackTrace as Prepare | undefined
+    return typeof previous === 'function' ? capture(frames, previous, below) : fromText(frames, below)
+  }
+
+  // biome-ignore lint/complexity/noBannedTypes: see CallSites.
+  return function callSite(below?: Function): string | undefined {
+    let start = below ?? callSite
+    let first = read(SHORT, start)
+    if (first.empty && start !== callSite) {
+      start = callSite
+      first = read(SHORT, start)
+    }
+    if (first.site !== undefined || first.whole) return first.site
+    return read(FRAMES, start).site
+  }
 }
 
 /** One frame as `fn (file:line:col)`, formatted by the process's stack formatter when there is one. */

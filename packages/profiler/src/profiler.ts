@@ -210,7 +210,7 @@ export function profiler(options?: Readonly<ProfilerOptions>): Profiler {
     const state = stateOf(req)
     const use =
       state !== undefined && !state.done
-        ? useOf(state, shape, 'custom', sql, null, recorder.callSite)
+        ? useOf(state, shape, 'custom', sql, null, recorder.callSite, query)
         : undefined
     return timed(clock, fn, (ns) => {
       const now = clock()

@@ -1,5 +1,5 @@
 import type { AsyncLocalStorage } from 'node:async_hooks'
-import { createCallSites } from './callsite'
+import { type CallSites, createCallSites } from './callsite'
 import type { Explainer, TargetFactory } from './explain'
 import type { QueryLog, Shape } from './queries'
 import type { RouteTable } from './routes'
@@ -97,13 +97,17 @@ export class Recorder {
     values: unknown,
     factory?: TargetFactory,
     ctx?: unknown,
+    /** The outermost profiler frame of this call, where a call site's frames start. */
+    // biome-ignore lint/complexity/noBannedTypes: see CallSites.
+    below: Function = Recorder.prototype.begin,
   ): QueryRun | undefined {
     if (this.suppressed > 0 || typeof sql !== 'string') return undefined
     const store = this.context?.getStore()
     if (store === INTERNAL) return undefined
     const shape = this.deps.queryLog.shapeOf(sql)
     const state = store === undefined || store.done ? undefined : store
-    const use = state === undefined ? undefined : useOf(state, shape, driver, sql, values, this.callSite)
+    const use =
+      state === undefined ? undefined : useOf(state, shape, driver, sql, values, this.callSite, below)
     const explain = this.explainer !== undefined
     return new QueryRun(
       this,
@@ -149,7 +153,9 @@ export function useOf(
   driver: Driver,
   sql: string,
   values: unknown,
-  callSite: () => string | undefined,
+  callSite: CallSites,
+  // biome-ignore lint/complexity/noBannedTypes: see CallSites.
+  below: Function,
 ): ShapeUse {
   let uses = state.queries
   if (uses === null) {
@@ -161,7 +167,7 @@ export function useOf(
     use = new ShapeUse(shape, driver)
     uses.set(shape, use)
   }
-  use.begin(sql, values, state.last === use, callSite)
+  use.begin(sql, values, state.last === use, callSite, below)
   state.last = use
   state.queryCount++
   return use

@@ -1,3 +1,4 @@
+import type { CallSites } from './callsite'
 import type { Shape } from './queries'
 
 /** Which client ran a query; decides the fix hint. */
@@ -33,16 +34,23 @@ export class ShapeUse {
 
   /**
    * Counts one execution; `values === null` means the parameters are unknown (no duplicates).
-   * `callSite` reads the application frame running it (the profiler's `createCallSites`).
+   * `callSite` reads the application frame that called `below` (the driver wrap's entry).
    */
-  begin(sql: string, values: unknown, consecutive: boolean, callSite: () => string | undefined): void {
+  begin(
+    sql: string,
+    values: unknown,
+    consecutive: boolean,
+    callSite: CallSites,
+    // biome-ignore lint/complexity/noBannedTypes: see CallSites.
+    below: Function,
+  ): void {
     const n = ++this.count
     this.run = consecutive ? this.run + 1 : 1
     if (!consecutive) this.runNs = 0
     if (this.run > this.maxRun) this.maxRun = this.run
     // A stack only for the 2nd and 3rd run: enough to name the loop, and never one per query.
     if (n === 2 || n === 3) {
-      const site = callSite()
+      const site = callSite(below)
       if (site !== undefined) {
         if (this.sites === null) this.sites = [site]
         else if (!this.sites.includes(site)) this.sites.push(site)

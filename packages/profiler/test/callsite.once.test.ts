@@ -25,6 +25,33 @@ describe('call sites', () => {
     expect(site).toMatch(new RegExp(`^loadOrders \\(${FILE.replace(/\./g, '\\.')}:${line}:\\d+\\)$`))
   })
 
+  it.each([
+    [
+      'with a formatter',
+      (frames: NodeJS.CallSite[]) => `Error\n    at ${frames.map(String).join('\n    at ')}`,
+    ],
+    ['from the text', undefined],
+  ])(
+    'starts below the given frame %s, and above the reader when that frame is not on the stack',
+    (_name, prepare) => {
+      const callSite = createCallSites()
+      Error.prepareStackTrace = (
+        prepare === undefined ? undefined : (_e: Error, f: NodeJS.CallSite[]) => prepare(f)
+      ) as never
+      function driverEntry() {
+        return callSite(driverEntry)
+      }
+      function caller() {
+        return driverEntry()
+      }
+      function elsewhere() {
+        return callSite(() => 'not on the stack')
+      }
+      expect(caller()).toMatch(/^caller \(/)
+      expect(elsewhere()).toMatch(/^elsewhere \(/)
+    },
+  )
+
   it('leaves Error.prepareStackTrace and Error.stackTraceLimit as they were', () => {
     const callSite = createCallSites()
     const prepare: Prepare = (error) =>

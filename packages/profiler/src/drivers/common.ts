@@ -13,10 +13,10 @@ export function beginAll(
   factory?: TargetFactory,
   ctx?: unknown,
 ): Runs {
-  if (sinks.length === 1) return (sinks[0] as Recorder).begin(driver, sql, values, factory, ctx)
+  if (sinks.length === 1) return (sinks[0] as Recorder).begin(driver, sql, values, factory, ctx, beginAll)
   let out: QueryRun[] | undefined
   for (const sink of sinks) {
-    const run = sink.begin(driver, sql, values, factory, ctx)
+    const run = sink.begin(driver, sql, values, factory, ctx, beginAll)
     if (run === undefined) continue
     if (out === undefined) out = []
     out.push(run)
