@@ -69,7 +69,8 @@ export function createLayer(config: LayerConfig, shared: Shared, metrics: LayerM
     key: string,
     policy: Policy,
     decision: Decision,
-    counted: Counted,
+    /** Where the units were counted, when they may be given back (skipFailed/SuccessfulRequests). */
+    counted: Counted | undefined,
   ) => {
     const counter = counters.counter(label(req))
     // A layer before this one may have started the response already; its headers are gone.
@@ -80,7 +81,7 @@ export function createLayer(config: LayerConfig, shared: Shared, metrics: LayerM
       recorder.allowed++
       counter.allowed++
       metrics?.allowed.inc()
-      if (refunds && counted.cost > 0) watchOutcome(req, res, policy, counted)
+      if (counted !== undefined && counted.cost > 0) watchOutcome(req, res, policy, counted)
       next()
       return
     }
@@ -156,11 +157,8 @@ export function createLayer(config: LayerConfig, shared: Shared, metrics: LayerM
       res.status(503).send('Service unavailable: the rate limit store is not answering.')
     } else {
       const fallback = shared.fallback as MemoryStore
-      finish(req, res, next, key, policy, fallback.consume(storeKey, policy, cost), {
-        store: fallback,
-        storeKey,
-        cost,
-      })
+      const counted = refunds ? { store: fallback, storeKey, cost } : undefined
+      finish(req, res, next, key, policy, fallback.consume(storeKey, policy, cost), counted)
     }
   }
 
@@ -195,7 +193,7 @@ export function createLayer(config: LayerConfig, shared: Shared, metrics: LayerM
       storeFailed(error, req, res, next, key, storeKey, policy, cost)
       return
     }
-    const counted: Counted = { store, storeKey, cost }
+    const counted: Counted | undefined = refunds ? { store, storeKey, cost } : undefined
     if (!isPromiseLike(answer)) {
       finish(req, res, next, key, policy, answer, counted)
       return
