@@ -98,23 +98,30 @@ export function createCallSites(): CallSites {
   // biome-ignore lint/complexity/noBannedTypes: see CallSites.
   const capture = (frames: number, previous: Prepare, below: Function): Found => {
     const found: Found = { site: undefined, whole: false, empty: false }
+    const mine = (error: Error, trace: Frame[]): string => {
+      found.whole = trace.length < frames
+      found.empty = trace.length === 0
+      for (const frame of trace) {
+        const file = frame.getFileName()
+        if (typeof file !== 'string' || !application(file)) continue
+        const site = format(frame, file, previous, error)
+        if (site === undefined) continue
+        found.site = site
+        found.whole = true
+        break
+      }
+      return ''
+    }
+    // A formatter that cannot be replaced (a read-only or accessor property): the text, then.
+    try {
+      Error.prepareStackTrace = mine as never
+    } catch {
+      return fromText(frames, below)
+    }
+    if (Error.prepareStackTrace !== (mine as never)) return fromText(frames, below)
     const limit = Error.stackTraceLimit
     const holder: { stack?: unknown } = {}
     try {
-      Error.prepareStackTrace = ((error: Error, trace: Frame[]) => {
-        found.whole = trace.length < frames
-        found.empty = trace.length === 0
-        for (const frame of trace) {
-          const file = frame.getFileName()
-          if (typeof file !== 'string' || !application(file)) continue
-          const site = format(frame, file, previous, error)
-          if (site === undefined) continue
-          found.site = site
-          found.whole = true
-          break
-        }
-        return ''
-      }) as never
       Error.stackTraceLimit = frames
       Error.captureStackTrace(holder, below)
       // Reading `stack` is what runs the prepare above (V8 formats lazily).
@@ -122,8 +129,7 @@ export function createCallSites(): CallSites {
     } catch {
       // A call site is a hint: a stack that cannot be read gives none.
     } finally {
-      Error.prepareStackTrace = previous as never
-      Error.stackTraceLimit = limit
+      restore(previous, limit)
     }
     return found
   }
@@ -146,7 +152,7 @@ export function createCallSites(): CallSites {
     } catch {
       return { site: undefined, whole: true, empty: false }
     } finally {
-      Error.stackTraceLimit = limit
+      restore(undefined, limit)
     }
   }
 
@@ -168,6 +174,20 @@ export function createCallSites(): CallSites {
     }
     if (first.site !== undefined || first.whole) return first.site
     return read(FRAMES, start).site
+  }
+}
+
+/** Puts back what a capture changed (`previous` only when the formatter was swapped), throwing nothing. */
+function restore(previous: Prepare | undefined, limit: number): void {
+  try {
+    if (previous !== undefined) Error.prepareStackTrace = previous as never
+  } catch {
+    // Read-only since: nothing of ours to take back.
+  }
+  try {
+    if (Error.stackTraceLimit !== limit) Error.stackTraceLimit = limit
+  } catch {
+    // The same for a read-only limit.
   }
 }
 

@@ -137,4 +137,23 @@ describe('call sites', () => {
     expect(callSite()).toBeUndefined()
     expect(Error.prepareStackTrace).toBe(prepare)
   })
+
+  it('throws nothing when Error.prepareStackTrace cannot be replaced', () => {
+    const callSite = createCallSites()
+    const prepare = (error: Error) =>
+      `${String(error)}\n    at fixed (${path.join(process.cwd(), 'fixed.js')}:2:5)`
+    const own = Object.getOwnPropertyDescriptor(Error, 'prepareStackTrace')
+    Object.defineProperty(Error, 'prepareStackTrace', { value: prepare, writable: false, configurable: true })
+    try {
+      function frozen() {
+        return callSite()
+      }
+      // The stack still reads through the installed formatter, so the site is still found.
+      expect(frozen()).toBe('fixed (fixed.js:2:5)')
+      expect(Error.prepareStackTrace).toBe(prepare)
+    } finally {
+      if (own === undefined) delete (Error as { prepareStackTrace?: unknown }).prepareStackTrace
+      else Object.defineProperty(Error, 'prepareStackTrace', own)
+    }
+  })
 })
