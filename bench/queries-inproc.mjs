@@ -6,9 +6,9 @@
 // `instrument` / `uninstrument` between rounds), and each pair gives the difference of CPU per
 // request / 10. The budget is ≤ 1 µs per query. Ten queries of one shape are an N+1, so every
 // request also takes the two call-site stacks and records a finding: the worst case per query.
-import http from 'node:http'
 import { createRequire } from 'node:module'
 import net from 'node:net'
+import { profiledRequest } from './queries-setup.mjs'
 
 const require = createRequire(import.meta.url)
 const { profiler } = require('../packages/profiler/dist/index.js')
@@ -31,15 +31,10 @@ const client = new Client()
 const prof = profiler({ registry: false, eventLoop: false })
 const socket = new net.Socket()
 
-async function request() {
-  const req = new http.IncomingMessage(socket)
-  req.method = 'GET'
-  req.url = '/orders'
-  const res = new http.ServerResponse(req)
-  await new Promise((resolve) => prof(req, res, resolve))
-  for (let id = 1; id <= QUERIES; id++) await client.query('SELECT * FROM items WHERE order_id = $1', [id])
-  res.emit('close')
-}
+const request = () =>
+  profiledRequest(prof, socket, async () => {
+    for (let id = 1; id <= QUERIES; id++) await client.query('SELECT * FROM items WHERE order_id = $1', [id])
+  })
 
 async function round() {
   const start = process.cpuUsage()

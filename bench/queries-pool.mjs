@@ -10,12 +10,12 @@
 // this sees the pool's path and every socket write and tick that an active AsyncLocalStorage
 // hooks; unlike the `queries` scenario, no HTTP server or load generator shares the CPU.
 import { AsyncLocalStorage } from 'node:async_hooks'
-import http from 'node:http'
 import { createRequire } from 'node:module'
 import net from 'node:net'
+import { profiledRequest, startOrdersDatabase } from './queries-setup.mjs'
 
 const require = createRequire(import.meta.url)
-const { startPostgres, hasPostgres } = require('../test/helpers/postgres-server.js')
+const { hasPostgres } = require('../test/helpers/postgres-server.js')
 const { profiler } = require('../packages/profiler/dist/index.js')
 const pg = require('pg')
 
@@ -29,16 +29,10 @@ if (!hasPostgres()) {
   process.exit(0)
 }
 
-const server = await startPostgres()
-process.once('exit', () => server.kill())
-const setup = new pg.Client(server.connection)
-await setup.connect()
-await setup.query('CREATE TABLE bench_orders (id INTEGER PRIMARY KEY, customer_id INTEGER, total INTEGER)')
-await setup.query('INSERT INTO bench_orders SELECT g, g % 50, g FROM generate_series(1, 1000) AS s(g)')
-await setup.end()
+const connection = await startOrdersDatabase()
 
 const prof = profiler({ registry: false, eventLoop: false })
-const pool = new pg.Pool({ ...server.connection, max: 4 })
+const pool = new pg.Pool({ ...connection, max: 4 })
 const socket = new net.Socket()
 let mode = 'off'
 let als = new AsyncLocalStorage()
@@ -49,16 +43,8 @@ async function queries() {
   }
 }
 
-async function request() {
-  const req = new http.IncomingMessage(socket)
-  req.method = 'GET'
-  req.url = '/orders'
-  const res = new http.ServerResponse(req)
-  await new Promise((resolve) => prof(req, res, resolve))
-  if (mode === 'als') await als.run(req, queries)
-  else await queries()
-  res.emit('close')
-}
+const request = () =>
+  profiledRequest(prof, socket, (req) => (mode === 'als' ? als.run(req, queries) : queries()))
 
 /** CPU µs per request of one round of `REQUESTS` requests. */
 async function round() {

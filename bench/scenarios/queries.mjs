@@ -4,21 +4,14 @@
 // scenario's own (a throw-away data directory on a free loopback port), started when the
 // scenario loads and killed when the run exits.
 import { createRequire } from 'node:module'
+import { startOrdersDatabase } from '../queries-setup.mjs'
 
 const require = createRequire(import.meta.url)
-const { startPostgres, hasPostgres } = require('../../test/helpers/postgres-server.js')
+const { hasPostgres } = require('../../test/helpers/postgres-server.js')
 
 let connection = null
 if (hasPostgres()) {
-  const server = await startPostgres()
-  process.once('exit', () => server.kill())
-  const pg = require('pg')
-  const client = new pg.Client(server.connection)
-  await client.connect()
-  await client.query('CREATE TABLE bench_orders (id INTEGER PRIMARY KEY, customer_id INTEGER, total INTEGER)')
-  await client.query('INSERT INTO bench_orders SELECT g, g % 50, g FROM generate_series(1, 1000) AS s(g)')
-  await client.end()
-  connection = server.connection
+  connection = await startOrdersDatabase()
 } else {
   console.log('queries: SKIPPED — PostgreSQL is not installed (apt-get install postgresql).')
 }

@@ -18,6 +18,7 @@ if (!available) {
   console.warn(`SKIPPED — ${message}`)
 }
 // Skipped only where Debian's chromium is not installed; under CI=true the file throws instead.
+// reason: Debian's chromium is not installed here and this is not a CI run
 const describeBrowser = available ? describe : describe.skip // reason: no chromium, see above
 
 type Doc = { document: { getElementById(id: string): { textContent: string | null } | null } }

@@ -144,8 +144,7 @@ export function createCallSites(): CallSites {
       Error.captureStackTrace(holder, below)
       const lines = typeof holder.stack === 'string' ? holder.stack.split('\n') : []
       for (let i = 1; i < lines.length; i++) {
-        const m = FRAME.exec(lines[i] as string)
-        const found = m === null ? undefined : site(m[1], m[2] as string, m[3] as string, m[4] as string)
+        const found = fromLine(lines[i] as string)
         if (found !== undefined) return { site: found, whole: true, empty: false }
       }
       return { site: undefined, whole: lines.length - 1 < frames, empty: lines.length <= 1 }
@@ -200,16 +199,25 @@ function formatted(
 ): string | undefined {
   if (typeof previous === 'function') {
     const text = previous(error, [frame])
-    if (typeof text === 'string') {
-      const line = text.split('\n')[1]
-      const m = line === undefined ? null : FRAME.exec(line)
-      if (m !== null) return site(m[1], m[2] as string, m[3] as string, m[4] as string)
-    }
+    const line = typeof text === 'string' ? text.split('\n')[1] : undefined
+    const m = line === undefined ? null : FRAME.exec(line)
+    if (m !== null) return siteOf(m)
   }
   const lineNo = frame.getLineNumber()
   const column = frame.getColumnNumber()
   if (lineNo === null || column === null) return undefined
   return site(frame.getFunctionName() ?? undefined, file, String(lineNo), String(column))
+}
+
+/** One formatted frame (`    at fn (file:line:col)`) as a site, when it is an application frame. */
+function fromLine(line: string): string | undefined {
+  const m = FRAME.exec(line)
+  return m === null ? undefined : siteOf(m)
+}
+
+/** A `FRAME` match as a site. */
+function siteOf(m: RegExpExecArray): string | undefined {
+  return site(m[1], m[2] as string, m[3] as string, m[4] as string)
 }
 
 function site(fn: string | undefined, file: string, lineNo: string, column: string): string | undefined {
