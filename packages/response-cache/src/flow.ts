@@ -47,7 +47,11 @@ export interface Flow {
   finishMiss(ctx: Ctx, captured: Captured | null): Promise<Outcome>
 }
 
-export function createFlow(engine: Engine): Flow {
+/**
+ * `forget(req)`: called once a miss's capture is over, so the instance's record of the request
+ * stops holding its context (see middleware.ts).
+ */
+export function createFlow(engine: Engine, forget: (req: Request) => void = () => undefined): Flow {
   const { cfg, counters } = engine
   const { store, now } = cfg
   /** Misses in progress: the callbacks of the requests waiting for each (no promise per miss). */
@@ -191,6 +195,7 @@ export function createFlow(engine: Engine): Flow {
       () => ctx.route.maxEntryBytes,
       () => onHeaders(ctx),
       (captured) => {
+        forget(ctx.req)
         let outcome: MaybePromise<Outcome>
         try {
           outcome = recordMiss(ctx, ctx.superseded === true ? null : captured)

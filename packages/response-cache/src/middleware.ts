@@ -51,12 +51,16 @@ export function responseCache(options: Readonly<ResponseCacheOptions> = {}): Res
     )
   }
   claimable[CLAIMED] = true
-  const flow = createFlow(engine)
-  const stale = createStale(engine, flow)
   // Requests this instance already handled (app.use + route()): their context, or why they
   // bypassed. A WeakMap, not a mark on `req`: a property written to an Express request costs
   // microseconds (core's response-hooks).
   const handled = new WeakMap<Request, Ctx | string>()
+  // Once a miss's capture is over its context is dropped from the map. An Express request
+  // outlives its response in V8's young generation (Express gives it a new prototype, and a
+  // scavenge then keeps it for a while), and a context still in the map would be kept with
+  // it: a miss's head verdict, header copy and closures, copied by every scavenge.
+  const flow = createFlow(engine, (req) => handled.set(req, 'seen'))
+  const stale = createStale(engine, flow)
 
   function decide(ctx: Ctx, found: Found): void {
     const entry = found.entry

@@ -60,10 +60,13 @@ function lateReason(ctx: Ctx, verdict: Verdict & { store: true }): string | unde
  * claimed only when the answer is known then: a dynamic `ttl` still pending, or a body of
  * unknown length, leaves it out.
  */
-export function missStatus(engine: Engine, ctx: Ctx): { value: { toString(): string }; arm(): void } {
+export function missStatus(engine: Engine, of: Ctx): { value: { toString(): string }; arm(): void } {
   let armed = false
   let text: string | undefined
-  function compute(): string {
+  // The value stays in the response's headers after the head went out: once its text is made
+  // it holds no context (see the note on `handled` in middleware.ts).
+  let ctx: Ctx | undefined = of
+  function compute(ctx: Ctx): string {
     try {
       const { res, route } = ctx
       const headers = res.getHeaders()
@@ -85,8 +88,11 @@ export function missStatus(engine: Engine, ctx: Ctx): { value: { toString(): str
       toString(): string {
         // setHeader checks the value once, at once; the real text is for the head itself.
         if (!armed) return engine.status('fwd=miss')
-        if (text === undefined) text = compute()
-        return text
+        if (text === undefined && ctx !== undefined) {
+          text = compute(ctx)
+          ctx = undefined
+        }
+        return text ?? engine.status('fwd=miss')
       },
     },
     arm() {
