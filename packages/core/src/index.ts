@@ -91,6 +91,7 @@ export type { Matcher, RoutingOptions } from './matcher'
 export { compileMatcher, globToRegExp, pathOf } from './matcher'
 export {
   getHeader,
+  getHeaders,
   hasHeader,
   headersSent,
   onResponse,

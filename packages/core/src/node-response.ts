@@ -1,5 +1,11 @@
 import { EventEmitter } from 'node:events'
-import { type IncomingHttpHeaders, IncomingMessage, OutgoingMessage, ServerResponse } from 'node:http'
+import {
+  type IncomingHttpHeaders,
+  IncomingMessage,
+  type OutgoingHttpHeaders,
+  OutgoingMessage,
+  ServerResponse,
+} from 'node:http'
 
 /**
  * Node's own response methods and getters, called on a Node response directly.
@@ -17,6 +23,7 @@ const nodeSetHeader = proto.setHeader
 const nodeGetHeader = proto.getHeader
 const nodeHasHeader = proto.hasHeader
 const nodeRemoveHeader = proto.removeHeader
+const nodeGetHeaders = proto.getHeaders
 const nodeOn = EventEmitter.prototype.on
 const headersSentGetter = getter<boolean>(proto, 'headersSent')
 const writableFinishedGetter = getter<boolean>(proto, 'writableFinished')
@@ -37,6 +44,11 @@ export function setHeader(res: Res, name: string, value: number | string | reado
 
 export function getHeader(res: Res, name: string): ReturnType<ServerResponse['getHeader']> {
   return res instanceof ServerResponse ? nodeGetHeader.call(res, name) : res.getHeader(name)
+}
+
+/** `res.getHeaders()`: a copy of the headers set so far, names in lower case. */
+export function getHeaders(res: Pick<ServerResponse, 'getHeaders'>): OutgoingHttpHeaders {
+  return res instanceof ServerResponse ? nodeGetHeaders.call(res) : res.getHeaders()
 }
 
 export function hasHeader(res: Res, name: string): boolean {

@@ -1,5 +1,12 @@
 import type { OutgoingHttpHeaders, ServerResponse } from 'node:http'
-import { createResponseHook, writableFinished } from '@hotpath/core'
+import {
+  createResponseHook,
+  getHeader,
+  getHeaders,
+  onResponse,
+  setHeader,
+  writableFinished,
+} from '@hotpath/core'
 
 /** A response body as it went out, with the status and headers it had. */
 export interface Captured {
@@ -86,8 +93,8 @@ type Prev = (this: ServerResponse, ...args: any[]) => any
 function readSource(res: ServerResponse, tee: Tee): void {
   if (tee.sourceRead) return
   tee.sourceRead = true
-  tee.sourceEncoding = res.getHeader('content-encoding')
-  tee.declared = declaredLength(res.getHeader('content-length'))
+  tee.sourceEncoding = getHeader(res, 'content-encoding')
+  tee.declared = declaredLength(getHeader(res, 'content-length'))
 }
 
 /** A Content-Length value as a byte count; `undefined` when absent or not a valid length. */
@@ -122,7 +129,7 @@ function writeHeadHook(res: ServerResponse, tee: Tee, prev: Prev, args: unknown[
   const last = args.length > 1 ? args[args.length - 1] : undefined
   if (last !== null && typeof last === 'object' && !Array.isArray(last)) {
     for (const [name, value] of Object.entries(last as OutgoingHttpHeaders)) {
-      if (value !== undefined) res.setHeader(name, value)
+      if (value !== undefined) setHeader(res, name, value)
     }
     args.pop()
   } else if (Array.isArray(last)) {
@@ -146,7 +153,7 @@ function writeHeadHook(res: ServerResponse, tee: Tee, prev: Prev, args: unknown[
   // except a Content-Encoding added out there: the bytes copied here are the ones before it.
   tee.status = res.statusCode
   // The same for Content-Length: compression out there sets its own, or removes it.
-  const headers = tee.sent() ?? res.getHeaders()
+  const headers = tee.sent() ?? getHeaders(res)
   if (headers['content-encoding'] !== encoding) {
     if (encoding === undefined) delete headers['content-encoding']
     else headers['content-encoding'] = String(encoding)
@@ -304,6 +311,6 @@ export function createCapture(retained = true, now: () => number = Date.now): Ca
       onDone,
       release: hook.release,
     })
-    if (previous === undefined) res.on('close', onClose)
+    if (previous === undefined) onResponse(res, 'close', onClose)
   }
 }

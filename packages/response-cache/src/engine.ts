@@ -1,5 +1,13 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { createLogger, type Logger, negotiateEncoding, type OnceLogger, routeOf } from '@hotpath/core'
+import {
+  createLogger,
+  headersSent,
+  type Logger,
+  negotiateEncoding,
+  type OnceLogger,
+  routeOf,
+  setHeader,
+} from '@hotpath/core'
 import type { NextFunction, Request, Response } from 'express'
 import { createInvalidations, type Invalidations, isOutage } from './invalidation'
 import { createPrimaryKey, type primaryKey, secondaryKey } from './key'
@@ -88,9 +96,9 @@ export function createEngine(cfg: Config, logger: Logger | undefined): Engine {
     },
     bypass(req, res, next, reason) {
       counters.bypass(routeOf(req), reason)
-      if (!res.headersSent) {
-        res.setHeader('Cache-Status', `${prefix}fwd=bypass; detail=${reason}`)
-        if (cfg.xCache) res.setHeader('X-Cache', 'BYPASS')
+      if (!headersSent(res)) {
+        setHeader(res, 'Cache-Status', `${prefix}fwd=bypass; detail=${reason}`)
+        if (cfg.xCache) setHeader(res, 'X-Cache', 'BYPASS')
       }
       next()
     },

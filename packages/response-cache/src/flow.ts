@@ -1,5 +1,5 @@
 import type { OutgoingHttpHeaders } from 'node:http'
-import { appendVary, createHttpDateFormat, routeOf } from '@hotpath/core'
+import { appendVary, createHttpDateFormat, getHeader, getHeaders, routeOf, setHeader } from '@hotpath/core'
 import type { NextFunction, Request, Response } from 'express'
 import { type Captured, createCapture, cutShort, declaredLength } from './capture'
 import type { Engine, Found } from './engine'
@@ -157,15 +157,15 @@ export function createFlow(engine: Engine, forget: (req: Request) => void = () =
    */
   function onHeaders(ctx: Ctx): boolean {
     const { res, route } = ctx
-    const verdict = responseVerdict(res.statusCode, res.getHeaders(), route, now())
+    const verdict = responseVerdict(res.statusCode, getHeaders(res), route, now())
     if (!verdict.store) {
       ctx.headVerdict = verdict
       for (const field of route.vary) appendVary(res, field)
-      res.setHeader('Cache-Status', engine.status(`fwd=miss; detail=${verdict.reason}`))
-      if (cfg.xCache) res.setHeader('X-Cache', 'MISS')
+      setHeader(res, 'Cache-Status', engine.status(`fwd=miss; detail=${verdict.reason}`))
+      if (cfg.xCache) setHeader(res, 'X-Cache', 'MISS')
       return false
     }
-    const length = declaredLength(res.getHeader('content-length'))
+    const length = declaredLength(getHeader(res, 'content-length'))
     if (length !== undefined && length > route.maxEntryBytes) ctx.notStored = 'size'
     // Vary: Accept-Encoding only where a stored variant can differ: a compressible identity
     // body known to be large enough. One of unknown length gets it on the hits that have variants.
@@ -173,17 +173,17 @@ export function createFlow(engine: Engine, forget: (req: Request) => void = () =
       cfg.encodings.length > 0 &&
       length !== undefined &&
       length >= cfg.variantMinBytes &&
-      res.getHeader('content-encoding') === undefined &&
-      compressibleType(res.getHeader('content-type'))
+      getHeader(res, 'content-encoding') === undefined &&
+      compressibleType(getHeader(res, 'content-type'))
     ) {
       appendVary(res, 'Accept-Encoding')
     }
     for (const field of route.vary) appendVary(res, field)
     resolveTtl(ctx)
     const status = missStatus(engine, ctx)
-    res.setHeader('Cache-Status', status.value as unknown as string)
+    setHeader(res, 'Cache-Status', status.value as unknown as string)
     status.arm()
-    if (cfg.xCache) res.setHeader('X-Cache', 'MISS')
+    if (cfg.xCache) setHeader(res, 'X-Cache', 'MISS')
     return ctx.notStored === undefined
   }
 

@@ -1,3 +1,4 @@
+import { getHeader, getHeaders } from '@hotpath/core'
 import type { Engine } from './engine'
 import type { Ctx } from './flow'
 import { msOf } from './options'
@@ -28,7 +29,7 @@ export const NOT_STORED_KEYS: Readonly<Record<string, string>> = {
  */
 function sizeKnown(res: Ctx['res'], limit: number): boolean {
   if (res.statusCode === 204 || res.statusCode === 304) return true
-  const header = Number(res.getHeader('content-length'))
+  const header = Number(getHeader(res, 'content-length'))
   if (Number.isSafeInteger(header)) return header <= limit
   const own = (res as unknown as { _contentLength?: unknown })._contentLength
   return typeof own === 'number' && own <= limit
@@ -69,7 +70,7 @@ export function missStatus(engine: Engine, of: Ctx): { value: { toString(): stri
   function compute(ctx: Ctx): string {
     try {
       const { res, route } = ctx
-      const headers = res.getHeaders()
+      const headers = getHeaders(res)
       const verdict = responseVerdict(res.statusCode, headers, route, engine.cfg.now())
       // The headers the capture keeps once the head is out: the store decision reuses the verdict.
       ctx.headVerdict = verdict
