@@ -48,10 +48,10 @@ export interface Flow {
 }
 
 /**
- * `forget(req)`: called once a miss's capture is over, so the instance's record of the request
- * stops holding its context (see middleware.ts).
+ * `forget(ctx)`: called once a miss's capture is over, so the instance's record of the request
+ * stops holding that context (see middleware.ts).
  */
-export function createFlow(engine: Engine, forget: (req: Request) => void = () => undefined): Flow {
+export function createFlow(engine: Engine, forget: (ctx: Ctx) => void = () => undefined): Flow {
   const { cfg, counters } = engine
   const { store, now } = cfg
   /** Misses in progress: the callbacks of the requests waiting for each (no promise per miss). */
@@ -195,7 +195,7 @@ export function createFlow(engine: Engine, forget: (req: Request) => void = () =
       () => ctx.route.maxEntryBytes,
       () => onHeaders(ctx),
       (captured) => {
-        forget(ctx.req)
+        forget(ctx)
         let outcome: MaybePromise<Outcome>
         try {
           outcome = recordMiss(ctx, ctx.superseded === true ? null : captured)

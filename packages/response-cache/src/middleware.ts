@@ -59,7 +59,11 @@ export function responseCache(options: Readonly<ResponseCacheOptions> = {}): Res
   // outlives its response in V8's young generation (Express gives it a new prototype, and a
   // scavenge then keeps it for a while), and a context still in the map would be kept with
   // it: a miss's head verdict, header copy and closures, copied by every scavenge.
-  const flow = createFlow(engine, (req) => handled.set(req, 'seen'))
+  // A context superseded by a later cache.route() layer ends its capture when the new one
+  // begins: the map then holds the new context, which stays.
+  const flow = createFlow(engine, (ctx) => {
+    if (handled.get(ctx.req) === ctx) handled.set(ctx.req, 'seen')
+  })
   const stale = createStale(engine, flow)
 
   function decide(ctx: Ctx, found: Found): void {

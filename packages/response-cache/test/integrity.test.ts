@@ -179,6 +179,37 @@ describe('cache.route() under an app.use(cache) of the same instance', () => {
     return { cache, calls, clock, s }
   }
 
+  it('a third route() layer with the same key still refines the context the second one made', async () => {
+    const clock = fakeClock()
+    const cache = responseCache({ store: new MemoryStore({ now: clock.now }), now: clock.now, ttl: '1m' })
+    const app = express()
+    app.use(cache)
+    const byTenant = (req: http.IncomingMessage) => String(req.headers['x-tenant'])
+    let calls = 0
+    // The second layer supersedes the app.use layer's context (another key); the first capture
+    // ends as the second begins, and the third layer must still find the second's context.
+    app.get(
+      '/api/three',
+      cache.route({ key: byTenant }),
+      cache.route({ key: byTenant, ttl: '5m' }),
+      (_req, res) => {
+        calls++
+        res.json({ calls })
+      },
+    )
+    const s = await serve(app)
+    servers.push(s)
+    const miss = await s.get('/api/three', { 'x-tenant': 'a' })
+    expect(miss.headers['cache-status']).toBe('hotpath; fwd=miss; stored')
+    await until(() => cache.stats().stores === 1)
+    const hit = await s.get('/api/three', { 'x-tenant': 'a' })
+    expect([hit.headers['cache-status'], hit.text, calls]).toEqual([
+      'hotpath; hit; ttl=300',
+      '{"calls":1}',
+      1,
+    ])
+  })
+
   it("stores with the route's ttl", async () => {
     const { cache, s } = await mounted()
     await s.get('/api/products')
