@@ -62,7 +62,8 @@ export function describeRedis(name: string, body: () => void): void {
     return
   }
   console.warn(`SKIPPED (no redis-server on PATH): ${name}`)
-  // These suites test against a real server and there is none; under CI=true they fail above.
+  // Skipped only where redis-server is not installed: these suites test against a real server
+  // and there is none (the warning above says so loudly); under CI=true they fail above instead.
   // reason: redis-server is not installed on this machine and this is not a CI run
   describe.skip(name, body) // reason: no redis-server on this machine
 }

@@ -51,7 +51,8 @@ function describeServer<T extends SqlServerHandle>(
       return
     }
     console.warn(`SKIPPED (no ${what} on this machine): ${name}`)
-    // These suites need a real server to start; under CI=true they fail above instead.
+    // Skipped only where the server's binaries are not installed: these suites need a real server
+    // to start (the warning above says so loudly); under CI=true they fail above instead.
     // reason: the database server's binaries are not installed here and this is not a CI run
     describe.skip(name, () => body({ current: undefined as unknown as T })) // reason: no server binaries
     return

@@ -51,7 +51,7 @@ export interface Flow {
  * `forget(ctx)`: called once a miss's capture is over, so the instance's record of the request
  * stops holding that context (see middleware.ts).
  */
-export function createFlow(engine: Engine, forget: (ctx: Ctx) => void = () => undefined): Flow {
+export function createFlow(engine: Engine, forget: (ctx: Ctx) => void): Flow {
   const { cfg, counters } = engine
   const { store, now } = cfg
   /** Misses in progress: the callbacks of the requests waiting for each (no promise per miss). */

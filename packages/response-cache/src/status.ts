@@ -61,44 +61,46 @@ function lateReason(ctx: Ctx, verdict: Verdict & { store: true }): string | unde
  * claimed only when the answer is known then: a dynamic `ttl` still pending, or a body of
  * unknown length, leaves it out.
  */
-export function missStatus(engine: Engine, of: Ctx): { value: { toString(): string }; arm(): void } {
+export function missStatus(engine: Engine, ctx: Ctx): { value: { toString(): string }; arm(): void } {
   let armed = false
-  let text: string | undefined
+  let text = ''
   // The value stays in the response's headers after the head went out: once its text is made
   // it holds no context (see the note on `handled` in middleware.ts).
-  let ctx: Ctx | undefined = of
-  function compute(ctx: Ctx): string {
-    try {
-      const { res, route } = ctx
-      const headers = getHeaders(res)
-      const verdict = responseVerdict(res.statusCode, headers, route, engine.cfg.now())
-      // The headers the capture keeps once the head is out: the store decision reuses the verdict.
-      ctx.headVerdict = verdict
-      ctx.headHeaders = headers
-      const reason = verdict.store ? (ctx.notStored ?? lateReason(ctx, verdict)) : verdict.reason
-      if (reason !== undefined) return engine.status(`fwd=miss; detail=${reason}`)
-      const known =
-        (route.freshness === 'origin' || typeof ctx.ttl === 'number') && sizeKnown(res, route.maxEntryBytes)
-      return engine.status(known ? 'fwd=miss; stored' : 'fwd=miss')
-    } catch {
-      return engine.status('fwd=miss')
-    }
-  }
+  let pending: Ctx | undefined = ctx
   return {
     value: {
       toString(): string {
         // setHeader checks the value once, at once; the real text is for the head itself.
         if (!armed) return engine.status('fwd=miss')
-        if (text === undefined && ctx !== undefined) {
-          text = compute(ctx)
-          ctx = undefined
+        if (pending !== undefined) {
+          text = missText(engine, pending)
+          pending = undefined
         }
-        return text ?? engine.status('fwd=miss')
+        return text
       },
     },
     arm() {
       armed = true
     },
+  }
+}
+
+/** The text of a miss's `Cache-Status` from the headers as the head goes out; records the verdict on `ctx`. */
+function missText(engine: Engine, ctx: Ctx): string {
+  try {
+    const { res, route } = ctx
+    const headers = getHeaders(res)
+    const verdict = responseVerdict(res.statusCode, headers, route, engine.cfg.now())
+    // The headers the capture keeps once the head is out: the store decision reuses the verdict.
+    ctx.headVerdict = verdict
+    ctx.headHeaders = headers
+    const reason = verdict.store ? (ctx.notStored ?? lateReason(ctx, verdict)) : verdict.reason
+    if (reason !== undefined) return engine.status(`fwd=miss; detail=${reason}`)
+    const known =
+      (route.freshness === 'origin' || typeof ctx.ttl === 'number') && sizeKnown(res, route.maxEntryBytes)
+    return engine.status(known ? 'fwd=miss; stored' : 'fwd=miss')
+  } catch {
+    return engine.status('fwd=miss')
   }
 }
 
